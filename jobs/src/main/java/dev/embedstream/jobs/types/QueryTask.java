@@ -1,0 +1,26 @@
+package dev.embedstream.jobs.types;
+
+/**
+ * A validated query on its way through the job. The filter travels as canonical JSON;
+ * {@code deadlineMs} is 0 and {@code replyPartition} -1 when absent; {@code receivedAtMs} is the
+ * Kafka record timestamp, the start of the latency a client sees.
+ */
+public record QueryTask(
+        String requestId,
+        String text,
+        int topK,
+        String tenant,
+        String filterJson,
+        long deadlineMs,
+        int replyPartition,
+        long receivedAtMs,
+        float[] vector) {
+
+    public boolean expiredAt(long nowMs) {
+        return deadlineMs > 0 && nowMs > deadlineMs;
+    }
+
+    public QueryTask withVector(float[] v) {
+        return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, v);
+    }
+}

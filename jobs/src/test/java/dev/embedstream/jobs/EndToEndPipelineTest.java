@@ -1,0 +1,217 @@
+package dev.embedstream.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.embedstream.common.json.Json;
+import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.testing.TestServers;
+import dev.embedstream.jobs.io.KafkaIO;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The whole job on a Flink MiniCluster at parallelism 2 against the real Kafka broker, Milvus Lite
+ * server and ONNX model: ingest, update, delete, ask, and check the answers and the Milvus rows.
+ */
+class EndToEndPipelineTest {
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
+    private static final String DOCS = "docs-" + RUN;
+    private static final String QUERIES = "queries-" + RUN;
+    private static final String RESPONSES = "responses-" + RUN;
+    private static final String DLQ = "dlq-" + RUN;
+
+    private static KafkaTestSupport kafka;
+    private static MilvusStore milvus;
+    private static JobClient job;
+    private static List<JsonNode> corpus;
+
+    @BeforeAll
+    static void startJob() throws Exception {
+        kafka = new KafkaTestSupport(TestServers.kafkaBootstrap());
+        kafka.createTopics(2, DOCS, QUERIES, RESPONSES, DLQ);
+        String collection = "e2e_" + RUN;
+        milvus = new MilvusStore(new MilvusSettings(TestServers.milvusUri(), null, collection, 10_000, 10_000));
+
+        Configuration conf = JobConfig.fromArgs(new String[] {
+            "--kafka.bootstrap-servers", TestServers.kafkaBootstrap(),
+            "--kafka.group-id", "e2e-" + RUN,
+            "--topic.documents", DOCS, "--topic.queries", QUERIES,
+            "--topic.responses", RESPONSES, "--topic.dlq", DLQ,
+            "--milvus.uri", TestServers.milvusUri(), "--milvus.collection", collection,
+            "--model.cache-dir", TestServers.modelCache().toString(),
+            "--checkpoint.interval", "2s",
+        });
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(2);
+        Pipeline.define(env, KafkaIO.sources(conf), KafkaIO.sinks(conf), JobSettings.from(conf));
+        job = env.executeAsync("embedstream-e2e");
+
+        corpus = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("..", "scripts", "sample", "corpus.jsonl"))) {
+            corpus.add(Json.mapper().readTree(line));
+        }
+    }
+
+    @AfterAll
+    static void stopJob() throws Exception {
+        if (job != null) {
+            job.cancel().get();
+        }
+        kafka.close();
+        milvus.close();
+    }
+
+    @Test
+    void documentsLandInMilvusAndQueriesFindThemWithOneResponseEach() throws Exception {
+        // 40 real documents, one of them long enough to be chunked.
+        List<JsonNode> docs = corpus.stream().filter(d -> d.get("text").asText().length() < 1500).limit(39)
+                .collect(Collectors.toCollection(ArrayList::new));
+        JsonNode longDoc = corpus.stream().filter(d -> d.get("text").asText().length() > 6000).findFirst().orElseThrow();
+        docs.add(longDoc);
+        for (JsonNode d : docs) {
+            kafka.send(DOCS, d.get("doc_id").asText(), d.toString());
+        }
+        String copied = docs.get(0).get("text").asText();
+        kafka.send(DOCS, "other-1", "{\"doc_id\":\"other-1\",\"tenant\":\"other\",\"text\":" + Json.write(copied) + "}");
+        kafka.send(DOCS, "bad-json", "{not json");
+        kafka.send(DOCS, "no-text", "{\"doc_id\":\"no-text\"}");
+
+        awaitTrue("every document has chunk 0 in Milvus",
+                () -> milvus.count("chunk_index == 0") == docs.size() + 1);
+        String longId = longDoc.get("doc_id").asText();
+        long longChunks = milvus.count("doc_id == " + Json.write(longId));
+        assertThat(longChunks).as("chunks of the long document").isGreaterThan(1);
+        assertThat(milvus.query("doc_id == " + Json.write(longId), List.of("chunk_id", "content_hash", "tenant")))
+                .allSatisfy(r -> {
+                    assertThat((String) r.get("chunk_id")).startsWith(longId + "#");
+                    assertThat((String) r.get("content_hash")).hasSize(64);
+                    assertThat(r.get("tenant")).isEqualTo("default");
+                });
+
+        // Update: the long document becomes short, so its stale chunks go away.
+        kafka.send(DOCS, longId, "{\"doc_id\":" + Json.write(longId) + ",\"text\":\"Now a short replacement text.\"}");
+        // Delete another one.
+        String deletedId = docs.get(1).get("doc_id").asText();
+        kafka.send(DOCS, deletedId, "{\"doc_id\":" + Json.write(deletedId) + ",\"op\":\"delete\"}");
+        awaitTrue("long document re-chunked to one chunk", () -> milvus.count("doc_id == " + Json.write(longId)) == 1);
+        awaitTrue("deleted document gone", () -> milvus.count("doc_id == " + Json.write(deletedId)) == 0);
+        assertThat(milvus.query("doc_id == " + Json.write(longId), List.of("text")).get(0).get("text"))
+                .isEqualTo("Now a short replacement text.");
+
+        // Queries: each of five documents' own words find that document first.
+        Map<String, String> expectFirst = new HashMap<>();
+        for (int i = 2; i < 7; i++) {
+            JsonNode d = docs.get(i);
+            String id = "own-words-" + i;
+            expectFirst.put(id, d.get("doc_id").asText());
+            kafka.send(QUERIES, id, "{\"request_id\":\"" + id + "\",\"text\":" + Json.write(d.get("text").asText()) + ",\"top_k\":3}");
+        }
+        kafka.send(QUERIES, "deleted-words", "{\"request_id\":\"deleted-words\",\"text\":"
+                + Json.write(docs.get(1).get("text").asText()) + ",\"top_k\":10}");
+        kafka.send(QUERIES, "tenant-other", "{\"request_id\":\"tenant-other\",\"tenant\":\"other\",\"text\":" + Json.write(copied) + "}");
+        kafka.send(QUERIES, "tenant-default", "{\"request_id\":\"tenant-default\",\"text\":" + Json.write(copied) + ",\"top_k\":50}");
+        kafka.send(QUERIES, "filtered", "{\"request_id\":\"filtered\",\"text\":\"read a file\",\"top_k\":10,"
+                + "\"filter\":{\"kind\":[\"class\"]}}");
+        kafka.send(QUERIES, "partition-1", "{\"request_id\":\"partition-1\",\"text\":\"logging\",\"reply_partition\":1}");
+        kafka.send(QUERIES, "bad-top-k", "{\"request_id\":\"bad-top-k\",\"text\":\"x\",\"top_k\":0}");
+        kafka.send(QUERIES, "expired", "{\"request_id\":\"expired\",\"text\":\"x\",\"deadline_ms\":1}");
+        Set<String> expected = new HashSet<>(expectFirst.keySet());
+        expected.addAll(List.of("deleted-words", "tenant-other", "tenant-default", "filtered", "partition-1", "bad-top-k", "expired"));
+
+        List<ConsumerRecord<String, String>> records = kafka.readUntil(RESPONSES,
+                rs -> rs.stream().map(ConsumerRecord::key).collect(Collectors.toSet()).containsAll(expected), WAIT);
+        // Give a duplicate the chance to show up before counting.
+        records = kafka.readUntil(RESPONSES, rs -> false, Duration.ofSeconds(3));
+        Map<String, List<JsonNode>> byId = new HashMap<>();
+        for (ConsumerRecord<String, String> r : records) {
+            JsonNode resp = Json.mapper().readTree(r.value());
+            assertThat(resp.get("request_id").asText()).isEqualTo(r.key());
+            byId.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(resp);
+        }
+        assertThat(byId.keySet()).containsExactlyInAnyOrderElementsOf(expected);
+        byId.forEach((id, list) -> assertThat(list).as("responses for %s", id).hasSize(1));
+
+        expectFirst.forEach((id, docId) -> {
+            JsonNode resp = byId.get(id).get(0);
+            assertThat(resp.get("status").asText()).isEqualTo("ok");
+            assertThat(resp.get("model").asText()).isEqualTo("all-minilm-l6-v2");
+            assertThat(resp.get("hits").get(0).get("doc_id").asText()).as("first hit for %s", id).isEqualTo(docId);
+            assertThat(resp.get("hits").size()).isLessThanOrEqualTo(3);
+        });
+        assertThat(docIds(byId.get("deleted-words").get(0))).doesNotContain(deletedId);
+        assertThat(docIds(byId.get("tenant-other").get(0))).containsExactly("other-1");
+        assertThat(docIds(byId.get("tenant-default").get(0))).doesNotContain("other-1").isNotEmpty();
+        JsonNode filtered = byId.get("filtered").get(0);
+        assertThat(filtered.get("hits").size()).isPositive();
+        filtered.get("hits").forEach(h -> assertThat(h.get("metadata").get("kind").asText()).isEqualTo("class"));
+        assertThat(docIds(filtered)).doesNotHaveDuplicates();
+        assertThat(records.stream().filter(r -> r.key().equals("partition-1")).findFirst().orElseThrow().partition())
+                .isEqualTo(1);
+        JsonNode bad = byId.get("bad-top-k").get(0);
+        assertThat(bad.get("status").asText()).isEqualTo("error");
+        assertThat(bad.get("error").get("code").asText()).isEqualTo("invalid_top_k");
+        assertThat(byId.get("expired").get(0).get("status").asText()).isEqualTo("expired");
+
+        // Bad input went to the DLQ with its reason and provenance; the job kept running.
+        List<ConsumerRecord<String, String>> dead = kafka.readUntil(DLQ, rs -> rs.size() >= 3, WAIT);
+        Map<String, JsonNode> dlqByKey = new HashMap<>();
+        for (ConsumerRecord<String, String> r : dead) {
+            dlqByKey.put(r.key(), Json.mapper().readTree(r.value()));
+        }
+        assertThat(dlqByKey.get("bad-json").get("error").get("code").asText()).isEqualTo("invalid_json");
+        assertThat(dlqByKey.get("bad-json").get("source_topic").asText()).isEqualTo(DOCS);
+        assertThat(dlqByKey.get("bad-json").get("payload").asText()).isEqualTo("{not json");
+        assertThat(dlqByKey.get("no-text").get("error").get("code").asText()).isEqualTo("missing_field");
+        assertThat(dlqByKey.get("bad-top-k").get("stage").asText()).isEqualTo("parse");
+        assertThat(job.getJobStatus().get().isGloballyTerminalState()).isFalse();
+    }
+
+    private static List<String> docIds(JsonNode response) {
+        List<String> ids = new ArrayList<>();
+        response.get("hits").forEach(h -> ids.add(h.get("doc_id").asText()));
+        return ids;
+    }
+
+    private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (condition.getAsBoolean()) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                // the collection may not exist before the first write
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("timed out waiting until " + what);
+    }
+}
