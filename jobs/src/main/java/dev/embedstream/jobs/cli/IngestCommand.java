@@ -1,0 +1,146 @@
+package dev.embedstream.jobs.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.embedstream.common.Defaults;
+import dev.embedstream.common.filter.FilterCompiler;
+import dev.embedstream.common.json.Json;
+import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.milvus.MilvusStore;
+import java.io.BufferedReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** Publishes a JSONL file of document events, keyed by doc_id, with a progress bar. */
+@Command(name = "ingest", mixinStandardHelpOptions = true, description = "Publish document events from a JSONL file.")
+final class IngestCommand implements Callable<Integer> {
+
+    private static final int COUNT_BATCH = 200;
+
+    @ParentCommand
+    EmbedstreamCli cli;
+
+    @Parameters(paramLabel = "FILE.jsonl", description = "One document event (JSON object) per line.")
+    Path file;
+
+    @Option(names = "--await-milvus", paramLabel = "URI", description = "Then wait until Milvus at URI holds every published document.")
+    String awaitMilvus;
+
+    @Option(names = "--collection", defaultValue = Defaults.COLLECTION, description = "Milvus collection for --await-milvus (default: ${DEFAULT-VALUE}).")
+    String collection;
+
+    @Option(names = "--await-timeout", defaultValue = "10m", description = "Longest wait for --await-milvus (default: ${DEFAULT-VALUE}).")
+    Duration awaitTimeout;
+
+    @Override
+    public Integer call() throws Exception {
+        long lines;
+        try (var s = Files.lines(file, StandardCharsets.UTF_8)) {
+            lines = s.filter(l -> !l.isBlank()).count();
+        }
+        List<String> upserted = new ArrayList<>();
+        int skipped = 0;
+        long started = System.nanoTime();
+        AtomicLong failed = new AtomicLong();
+        AtomicReference<Exception> firstError = new AtomicReference<>();
+        try (DocumentPublisher publisher = new DocumentPublisher(cli.kafkaProps());
+                BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+                ProgressBar bar = new ProgressBarBuilder().setTaskName("ingest").setInitialMax(lines)
+                        .setStyle(ProgressBarStyle.ASCII).setUnit(" docs", 1).continuousUpdate().build()) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                String docId = docId(line);
+                if (docId == null) {
+                    skipped++; // still sent: the pipeline dead-letters it with its reason
+                } else if (!line.contains("\"delete\"")) {
+                    upserted.add(docId);
+                }
+                // Asynchronous: the producer's bounded buffer (buffer.memory, max.block.ms) paces us.
+                publisher.send(cli.documentsTopic, docId, line, (meta, error) -> {
+                    if (error != null) {
+                        failed.incrementAndGet();
+                        firstError.compareAndSet(null, error);
+                    }
+                    bar.step();
+                });
+            }
+            publisher.flush();
+        }
+        if (failed.get() > 0) {
+            System.err.printf("%d of %d events could not be published: %s%n", failed.get(), lines, firstError.get().getMessage());
+            return 1;
+        }
+        System.out.printf("published %d events to %s (%d without a readable doc_id)%n", lines, cli.documentsTopic, skipped);
+        if (awaitMilvus != null) {
+            boolean all = awaitInMilvus(upserted);
+            double seconds = (System.nanoTime() - started) / 1e9;
+            System.out.printf("ingest: %d documents in %.1f s from first publish to last row in Milvus = %.1f documents/s%n",
+                    upserted.size(), seconds, upserted.size() / seconds);
+            return all ? 0 : 1;
+        }
+        return 0;
+    }
+
+    private static String docId(String line) {
+        try {
+            JsonNode n = Json.parse(line);
+            return n.path("doc_id").isTextual() ? n.get("doc_id").asText() : null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** Polls Milvus until chunk 0 of every published document is there. */
+    private boolean awaitInMilvus(List<String> docIds) throws InterruptedException {
+        long deadline = System.nanoTime() + awaitTimeout.toNanos();
+        try (MilvusStore store = new MilvusStore(new MilvusSettings(awaitMilvus, System.getenv("EMBEDSTREAM_MILVUS_TOKEN"),
+                        collection, 30_000, 10_000));
+                ProgressBar bar = new ProgressBarBuilder().setTaskName("in milvus").setInitialMax(docIds.size())
+                        .setStyle(ProgressBarStyle.ASCII).setUnit(" docs", 1).continuousUpdate().build()) {
+            while (System.nanoTime() < deadline) {
+                long present = countPresent(store, docIds);
+                bar.stepTo(present);
+                if (present >= docIds.size()) {
+                    System.out.printf("all %d documents are in Milvus collection %s%n", docIds.size(), collection);
+                    return true;
+                }
+                Thread.sleep(Duration.ofSeconds(1).toMillis());
+            }
+        }
+        System.err.printf("timed out after %s waiting for Milvus to hold all %d documents%n", awaitTimeout, docIds.size());
+        return false;
+    }
+
+    private static long countPresent(MilvusStore store, List<String> docIds) {
+        long present = 0;
+        try {
+            for (int i = 0; i < docIds.size(); i += COUNT_BATCH) {
+                StringJoiner in = new StringJoiner(" or ");
+                for (String id : docIds.subList(i, Math.min(i + COUNT_BATCH, docIds.size()))) {
+                    in.add("doc_id == " + FilterCompiler.literal(id));
+                }
+                present += store.count("chunk_index == 0 and (" + in + ")");
+            }
+        } catch (RuntimeException e) {
+            return 0; // the collection appears with the first write
+        }
+        return present;
+    }
+}

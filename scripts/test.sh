@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# scripts/test.sh - the project's test command.
+#
+# Installs what is missing (redis-server via apt, Milvus Lite venv in .local/venv,
+# Kafka jars in .local/kafka), starts a throw-away Kafka broker (KRaft), Milvus Lite
+# server and Redis server on FREE ports of 127.0.0.1 (never the default ports, so it
+# can run beside scripts/run-local.sh), exports where they are and runs
+#
+#     mvn -B -ntp verify "$@"
+#
+# from the repo root. The servers and their data (.local/test-<pid>/) are removed
+# afterwards, whatever happens. The exit status is Maven's.
+#
+# Exported to the tests:
+#   EMBEDSTREAM_TEST_KAFKA        127.0.0.1:<port>             bootstrap servers
+#   EMBEDSTREAM_TEST_MILVUS_URI   http://127.0.0.1:<port>
+#   EMBEDSTREAM_TEST_REDIS_URI    redis://127.0.0.1:<port>
+# and, for tests that stop/restart a server (see scripts/lib/stack.sh):
+#   EMBEDSTREAM_TEST_STACK_LIB    path of scripts/lib/stack.sh
+#   EMBEDSTREAM_TEST_KAFKA_HOME   Kafka install dir (libs/, config/)
+#   EMBEDSTREAM_TEST_KAFKA_DIR    Kafka instance dir (server.properties, kafka.pid, data/, logs/)
+#   EMBEDSTREAM_TEST_MILVUS_VENV  Milvus Lite venv (bin/milvus-lite, bin/python)
+#   EMBEDSTREAM_TEST_MILVUS_DIR   Milvus instance dir (milvus.pid, data/, logs/)
+#   EMBEDSTREAM_TEST_REDIS_DIR    Redis instance dir (redis.pid, logs/)
+# e.g. restart Kafka on the same port after killing $EMBEDSTREAM_TEST_KAFKA_DIR/kafka.pid:
+#   bash -c '. "$EMBEDSTREAM_TEST_STACK_LIB" && stack_start_kafka "$EMBEDSTREAM_TEST_KAFKA_HOME" "$EMBEDSTREAM_TEST_KAFKA_DIR" PORT'
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=SCRIPTDIR/lib/stack.sh
+. "$ROOT/scripts/lib/stack.sh"
+
+for tool in java mvn python3; do
+  command -v "$tool" >/dev/null || { stack_err "$tool is not on PATH (needs Java 17, Maven, Python 3)"; exit 1; }
+done
+
+LOCAL="$ROOT/.local"
+WORK="$LOCAL/test-$$"
+
+# shellcheck disable=SC2317 # invoked by the traps below
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stack_stop_all
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+stack_install_redis
+stack_install_milvus "$LOCAL/venv"
+stack_install_kafka "$LOCAL/kafka"
+
+mkdir -p "$WORK"
+# Each port is picked right before its server binds it, so the picks cannot collide.
+port=$(stack_free_port 1)
+stack_start_kafka "$LOCAL/kafka" "$WORK/kafka" "$port"
+export EMBEDSTREAM_TEST_KAFKA="127.0.0.1:$port"
+
+port=$(stack_free_port 1)
+stack_start_milvus "$LOCAL/venv" "$WORK/milvus" "$port"
+export EMBEDSTREAM_TEST_MILVUS_URI="http://127.0.0.1:$port"
+
+port=$(stack_free_port 1)
+stack_start_redis "$WORK/redis" "$port"
+export EMBEDSTREAM_TEST_REDIS_URI="redis://127.0.0.1:$port"
+
+export EMBEDSTREAM_TEST_STACK_LIB="$ROOT/scripts/lib/stack.sh"
+export EMBEDSTREAM_TEST_KAFKA_HOME="$LOCAL/kafka"
+export EMBEDSTREAM_TEST_KAFKA_DIR="$WORK/kafka"
+export EMBEDSTREAM_TEST_MILVUS_VENV="$LOCAL/venv"
+export EMBEDSTREAM_TEST_MILVUS_DIR="$WORK/milvus"
+export EMBEDSTREAM_TEST_REDIS_DIR="$WORK/redis"
+
+stack_log "test servers: Kafka $EMBEDSTREAM_TEST_KAFKA, Milvus $EMBEDSTREAM_TEST_MILVUS_URI, Redis $EMBEDSTREAM_TEST_REDIS_URI"
+stack_log "running: mvn -B -ntp verify $*"
+rc=0
+mvn -B -ntp verify "$@" || rc=$?
+stack_log "mvn exited with status $rc"
+exit "$rc"
