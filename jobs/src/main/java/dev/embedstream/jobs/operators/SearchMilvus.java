@@ -32,7 +32,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private final JobSettings settings;
     private transient MilvusStore store;
     private transient ThreadPoolExecutor executor;
-    private transient volatile boolean collectionReady;
+    private transient boolean collectionReady;
     private transient Counter answered;
     private transient Counter failed;
     private transient Histogram searchMillis;
@@ -44,9 +44,6 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
 
     @Override
     public void open(OpenContext ctx) {
-        MilvusSettings m = settings.milvus();
-        long rpc = Math.min(m.rpcTimeoutMs(), settings.searchTimeoutMs());
-        store = new MilvusStore(new MilvusSettings(m.uri(), m.token(), m.collection(), rpc, m.connectTimeoutMs()));
         int threads = Math.min(settings.maxInFlight(), 8);
         executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(settings.maxInFlight()), r -> {
@@ -91,14 +88,29 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         });
     }
 
+    /**
+     * The client connects lazily, on a search thread: a Milvus that is down at start-up then
+     * costs error answers until it is back, not a failing operator.
+     */
+    private synchronized MilvusStore store(int dimension) {
+        if (store == null) {
+            MilvusSettings m = settings.milvus();
+            long rpc = Math.min(m.rpcTimeoutMs(), settings.searchTimeoutMs());
+            store = new MilvusStore(new MilvusSettings(m.uri(), m.token(), m.collection(), rpc,
+                    Math.min(m.connectTimeoutMs(), settings.searchTimeoutMs())));
+        }
+        if (!collectionReady) {
+            // Before the first document there is no collection; create it so the answer is "no hits".
+            store.ensureCollection(dimension);
+            collectionReady = true;
+        }
+        return store;
+    }
+
     @SuppressWarnings("unchecked")
     private Reply search(QueryTask q) {
         long t0 = System.nanoTime();
-        if (!collectionReady) {
-            // Before the first document there is no collection; create it so the answer is "no hits".
-            store.ensureCollection(q.vector().length);
-            collectionReady = true;
-        }
+        MilvusStore store = store(q.vector().length);
         Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
         List<Hit> hits = store.search(q.vector(), q.tenant(), filter, q.topK());
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);

@@ -1,0 +1,173 @@
+package dev.embedstream.jobs.operators;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.embedstream.common.embed.Embedder;
+import dev.embedstream.common.model.Op;
+import dev.embedstream.jobs.TestSettings;
+import dev.embedstream.jobs.types.ChunkTask;
+import dev.embedstream.jobs.types.QueryTask;
+import dev.embedstream.jobs.types.Reply;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The batcher in Flink's operator harness, with a fake embedder that records its batches. */
+class EmbedBatcherTest {
+
+    /** Batches the fake model saw, in order; static because the factory is serialized. */
+    static final List<List<String>> CALLS = Collections.synchronizedList(new ArrayList<>());
+    static volatile boolean failQueries;
+
+    static final class RecordingEmbedder implements Embedder {
+        @Override
+        public float[][] embed(List<String> texts) {
+            CALLS.add(List.copyOf(texts));
+            if (failQueries && texts.stream().anyMatch(t -> t.startsWith("q:"))) {
+                throw new IllegalStateException("model exploded");
+            }
+            float[][] out = new float[texts.size()][];
+            for (int i = 0; i < texts.size(); i++) {
+                out[i] = new float[] {texts.get(i).length(), 1};
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    private TwoInputStreamOperatorTestHarness<ChunkTask, QueryTask, ChunkTask> harness;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        CALLS.clear();
+        failQueries = false;
+        harness = open(null);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        harness.close();
+    }
+
+    private static TwoInputStreamOperatorTestHarness<ChunkTask, QueryTask, ChunkTask> open(OperatorSubtaskState state)
+            throws Exception {
+        EmbedBatcher op = new EmbedBatcher(TestSettings.with("batch.max-size", "4", "batch.max-buffered", "8",
+                "batch.documents.max-wait", "50ms", "batch.queries.max-wait", "5ms"), RecordingEmbedder::new);
+        var h = new TwoInputStreamOperatorTestHarness<>(op);
+        h.setup();
+        if (state != null) {
+            h.initializeState(state);
+        }
+        h.open();
+        return h;
+    }
+
+    private static ChunkTask chunk(String doc, String text) {
+        return new ChunkTask(doc, Op.UPSERT, "default", 0, 1, text, text.length() / 4 + 2, "h", "{}", null);
+    }
+
+    private static QueryTask query(String id, String text, long deadline) {
+        return new QueryTask(id, "q:" + text, 5, "default", "{}", deadline, -1, System.currentTimeMillis(), null);
+    }
+
+    private List<ChunkTask> emitted() {
+        return harness.extractOutputValues();
+    }
+
+    @Test
+    void documentBatchClosesWhenFull() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            harness.processElement1(new StreamRecord<>(chunk("d" + i, "text " + i)));
+        }
+        assertThat(emitted()).hasSize(4).allSatisfy(c -> assertThat(c.vector()).isNotNull());
+        assertThat(CALLS).hasSize(1);
+    }
+
+    @Test
+    void partialBatchClosesAfterMaxWait() throws Exception {
+        harness.setProcessingTime(0);
+        harness.processElement1(new StreamRecord<>(chunk("d", "alone")));
+        harness.setProcessingTime(49);
+        assertThat(emitted()).isEmpty();
+        harness.setProcessingTime(50);
+        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("d");
+    }
+
+    @Test
+    void identicalTextsInABatchAreEmbeddedOnce() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            harness.processElement1(new StreamRecord<>(chunk("d" + i, "same text")));
+        }
+        assertThat(CALLS).containsExactly(List.of("same text"));
+        assertThat(emitted()).hasSize(4).allSatisfy(c -> assertThat(c.vector()).containsExactly(9f, 1f));
+    }
+
+    @Test
+    void batchesAreSortedByLengthButLeaveInArrivalOrderWithDeletesInPlace() throws Exception {
+        harness.processElement1(new StreamRecord<>(chunk("a", "a fairly long text here")));
+        harness.processElement1(new StreamRecord<>(ChunkTask.delete("b", "default")));
+        harness.processElement1(new StreamRecord<>(chunk("c", "tiny")));
+        harness.processElement1(new StreamRecord<>(chunk("d", "medium text")));
+        assertThat(CALLS).containsExactly(List.of("tiny", "medium text", "a fairly long text here"));
+        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("a", "b", "c", "d");
+        assertThat(emitted().get(1).op()).isEqualTo(Op.DELETE);
+    }
+
+    @Test
+    void waitingQueriesAreEmbeddedBeforeTheDocumentBatch() throws Exception {
+        harness.processElement2(new StreamRecord<>(query("q1", "question", 0)));
+        for (int i = 0; i < 4; i++) {
+            harness.processElement1(new StreamRecord<>(chunk("d" + i, "document " + i)));
+        }
+        assertThat(CALLS).hasSize(2);
+        assertThat(CALLS.get(0)).containsExactly("q:question");
+        assertThat(harness.getSideOutput(EmbedBatcher.QUERIES)).extracting(r -> r.getValue().requestId()).containsExactly("q1");
+    }
+
+    @Test
+    void nothingBufferedSurvivesTheCheckpointBarrierUnflushed() throws Exception {
+        harness.processElement1(new StreamRecord<>(chunk("d1", "one")));
+        harness.processElement1(new StreamRecord<>(chunk("d2", "two")));
+        harness.processElement2(new StreamRecord<>(query("q", "pending", 0)));
+        assertThat(emitted()).isEmpty();
+        harness.prepareSnapshotPreBarrier(1);
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("d1", "d2");
+        assertThat(harness.getSideOutput(EmbedBatcher.QUERIES)).hasSize(1);
+
+        // A restore from that checkpoint starts empty: nothing is emitted twice.
+        harness.close();
+        harness = open(snapshot);
+        harness.prepareSnapshotPreBarrier(2);
+        assertThat(emitted()).isEmpty();
+    }
+
+    @Test
+    void expiredQueryIsAnsweredExpiredWithoutModelWork() throws Exception {
+        harness.processElement2(new StreamRecord<>(query("late", "too late", 1)));
+        harness.prepareSnapshotPreBarrier(1);
+        assertThat(CALLS).isEmpty();
+        List<Reply> replies = harness.getSideOutput(Replies.TAG).stream().map(StreamRecord::getValue).collect(Collectors.toList());
+        assertThat(replies).extracting(Reply::requestId, Reply::status).containsExactly(org.assertj.core.groups.Tuple.tuple("late", "expired"));
+    }
+
+    @Test
+    void modelFailureOnQueriesGivesErrorResponsesNotAFailedJob() throws Exception {
+        failQueries = true;
+        harness.processElement2(new StreamRecord<>(query("q1", "boom", 0)));
+        harness.prepareSnapshotPreBarrier(1);
+        List<Reply> replies = harness.getSideOutput(Replies.TAG).stream().map(StreamRecord::getValue).toList();
+        assertThat(replies).hasSize(1);
+        assertThat(replies.get(0).status()).isEqualTo("error");
+        assertThat(replies.get(0).json()).contains("embedding_failed");
+    }
+}
