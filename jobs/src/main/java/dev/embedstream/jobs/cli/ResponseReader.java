@@ -43,6 +43,16 @@ final class ResponseReader implements AutoCloseable {
         return Optional.empty();
     }
 
+    /** Hands every response to {@code sink} until {@code done} holds or the time is up. */
+    void forEach(java.util.function.BiConsumer<String, String> sink, java.util.function.BooleanSupplier done, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(50))) {
+                sink.accept(r.key(), r.value());
+            }
+        }
+    }
+
     @Override
     public void close() {
         consumer.close(Duration.ofSeconds(2));
