@@ -48,6 +48,11 @@ public final class EmbedstreamOptions {
             .durationType().defaultValue(Duration.ofMillis(200))
             .withDescription("Longest time a row waits in the sink buffer (it is also flushed on every checkpoint).");
 
+    public static final ConfigOption<Duration> MILVUS_WRITE_SEAL_INTERVAL = key("milvus.write.seal-interval")
+            .durationType().defaultValue(Duration.ofSeconds(5))
+            .withDescription("After writes, seal (flush) the collection at most this often so new rows are indexed; "
+                    + "0 leaves sealing to Milvus. Milvus Lite needs it for fast searches; on a full Milvus use 0 or minutes.");
+
     // --- Model ---------------------------------------------------------------------------------
     public static final ConfigOption<String> MODEL_NAME = key("model.name")
             .stringType().defaultValue(ModelCatalog.DEFAULT_MODEL)

@@ -34,6 +34,7 @@ public record JobSettings(
         int maxInFlight,
         int writeBatchRows,
         long writeFlushIntervalMs,
+        long writeSealIntervalMs,
         long dedupTtlMs)
         implements Serializable {
 
@@ -60,6 +61,7 @@ public record JobSettings(
                 c.get(QUERY_MAX_IN_FLIGHT),
                 c.get(MILVUS_WRITE_BATCH_ROWS),
                 c.get(MILVUS_WRITE_FLUSH_INTERVAL).toMillis(),
+                c.get(MILVUS_WRITE_SEAL_INTERVAL).toMillis(),
                 c.get(DEDUP_TTL).toMillis());
         s.validate();
         return s;

@@ -44,6 +44,7 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
     private final Histogram writeMillis;
     private boolean collectionReady;
     private boolean timerPending;
+    private boolean sealPending;
 
     MilvusSinkWriter(JobSettings settings, WriterInitContext context) {
         this.settings = settings;
@@ -104,6 +105,24 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
         rowsWritten.inc(rows.size());
         pending.clear();
         chunkCounts.clear();
+        scheduleSeal();
+    }
+
+    /** Seals once per interval after writes; a failed seal only costs search speed, so it is logged. */
+    private void scheduleSeal() {
+        if (sealPending || settings.writeSealIntervalMs() <= 0) {
+            return;
+        }
+        sealPending = true;
+        time.registerTimer(time.getCurrentProcessingTime() + settings.writeSealIntervalMs(), t -> {
+            sealPending = false;
+            try {
+                store.seal();
+            } catch (RuntimeException e) {
+                LOG.warn("sealing {} failed ({}); searches over new rows stay slower until the next seal",
+                        settings.milvus().collection(), e.getMessage());
+            }
+        });
     }
 
     /** The collection is created on the first write, when the vector dimension is known. */
