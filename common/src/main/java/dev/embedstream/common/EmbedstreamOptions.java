@@ -110,5 +110,11 @@ public final class EmbedstreamOptions {
     // --- Redis ---------------------------------------------------------------------------------
     public static final ConfigOption<String> REDIS_URI = key("redis.uri")
             .stringType().noDefaultValue()
-            .withDescription("Redis URI of the L2 embedding cache (redis://, rediss:// for TLS; password in the URI); unset = no L2.");
+            .withDescription("Redis URI of the embedding cache (redis://, rediss:// for TLS; password in the URI); unset = no cache.");
+    public static final ConfigOption<Duration> REDIS_TIMEOUT = key("redis.timeout")
+            .durationType().defaultValue(Duration.ofMillis(100))
+            .withDescription("Deadline of every Redis command; a slower Redis counts as a miss and trips the breaker.");
+    public static final ConfigOption<Duration> CACHE_EMBEDDING_TTL = key("cache.embedding.ttl")
+            .durationType().defaultValue(Duration.ofDays(7))
+            .withDescription("How long a cached vector lives in Redis.");
 }

@@ -35,7 +35,10 @@ public record JobSettings(
         int writeBatchRows,
         long writeFlushIntervalMs,
         long writeSealIntervalMs,
-        long dedupTtlMs)
+        long dedupTtlMs,
+        String redisUri,
+        long redisTimeoutMs,
+        long embeddingCacheTtlMs)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -62,7 +65,10 @@ public record JobSettings(
                 c.get(MILVUS_WRITE_BATCH_ROWS),
                 c.get(MILVUS_WRITE_FLUSH_INTERVAL).toMillis(),
                 c.get(MILVUS_WRITE_SEAL_INTERVAL).toMillis(),
-                c.get(DEDUP_TTL).toMillis());
+                c.get(DEDUP_TTL).toMillis(),
+                c.getOptional(REDIS_URI).filter(u -> !u.isBlank()).orElse(null),
+                c.get(REDIS_TIMEOUT).toMillis(),
+                c.get(CACHE_EMBEDDING_TTL).toMillis());
         s.validate();
         return s;
     }
@@ -70,6 +76,12 @@ public record JobSettings(
     /** The model files, extracted from their Maven artifact on first use in this JVM. */
     public ModelSpec modelSpec() {
         return ModelCatalog.resolve(modelName, modelPooling, modelMaxTokens, Path.of(modelCacheDir));
+    }
+
+    /** Redis URIs carry passwords: never print them. */
+    @Override
+    public String toString() {
+        return "JobSettings[milvus=" + milvus + ", model=" + modelName + ", redis=" + (redisUri == null ? "off" : "on") + "]";
     }
 
     private void validate() {

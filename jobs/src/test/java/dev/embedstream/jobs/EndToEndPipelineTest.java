@@ -33,7 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The whole job on a Flink MiniCluster at parallelism 2 against the real Kafka broker, Milvus Lite
- * server and ONNX model: ingest, update, delete, ask, and check the answers and the Milvus rows.
+ * server, Redis and ONNX model: ingest, update, delete, ask, and check the answers and the Milvus rows.
  */
 class EndToEndPipelineTest {
 
@@ -67,6 +67,7 @@ class EndToEndPipelineTest {
             "--topic.responses", RESPONSES, "--topic.dlq", DLQ,
             "--milvus.uri", TestServers.milvusUri(), "--milvus.collection", collection,
             "--model.cache-dir", TestServers.modelCache().toString(),
+            "--redis.uri", TestServers.redisUri(),
             "--checkpoint.interval", "2s",
         });
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);

@@ -7,6 +7,9 @@ public interface Embedder extends AutoCloseable {
 
     float[][] embed(List<String> texts);
 
+    /** Changes whenever the vectors could: part of every cache key. */
+    String fingerprint();
+
     @Override
     void close();
 }

@@ -72,6 +72,11 @@ public final class EmbeddingEngine implements Embedder {
         return spec;
     }
 
+    @Override
+    public String fingerprint() {
+        return spec.fingerprint();
+    }
+
     public int dimension() {
         return dim;
     }

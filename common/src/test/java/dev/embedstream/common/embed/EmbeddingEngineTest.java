@@ -1,16 +1,22 @@
 package dev.embedstream.common.embed;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.testing.TestServers;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class EmbeddingEngineTest {
 
@@ -104,6 +110,42 @@ class EmbeddingEngineTest {
 
     private static TextChunker chunker(int window, int overlap) {
         return new TextChunker(TestServers.defaultModel(), window, overlap);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"all-minilm-l6-v2-q, MEAN", "bge-small-en-v15, CLS"})
+    void everyNamedModelLoadsFromItsMavenArtifact(String name, Pooling pooling) {
+        ModelSpec spec = ModelCatalog.resolve(name, null, 256, TestServers.modelCache());
+        assertThat(spec.pooling()).isEqualTo(pooling);
+        assertThat(spec.fingerprint()).startsWith(name + ":").endsWith(":" + pooling.name().toLowerCase() + ":256");
+        try (EmbeddingEngine other = EmbeddingEngine.open(spec, 1)) {
+            float[][] v = other.embed(List.of("rotate the log files", "rotate log files daily", "bake a cake"));
+            assertThat(other.dimension()).isEqualTo(384);
+            // Sanity of meaning: the two logging sentences are closer than logging and cake.
+            assertThat(cosine(v[0], v[1])).isGreaterThan(cosine(v[0], v[2]));
+            if (name.equals("all-minilm-l6-v2-q")) {
+                float[] fp32 = engine.embed(List.of("rotate the log files"))[0];
+                assertThat(cosine(v[0], fp32)).as("int8 vs fp32").isGreaterThan(0.95);
+            }
+        }
+    }
+
+    @Test
+    void aDirectoryWithModelOnnxAndTokenizerJsonIsAModel(@TempDir Path dir) throws Exception {
+        Files.copy(TestServers.defaultModel().onnx(), dir.resolve("model.onnx"));
+        Files.copy(TestServers.defaultModel().tokenizer(), dir.resolve("tokenizer.json"));
+        ModelSpec spec = ModelCatalog.resolve(dir.toString(), Pooling.MEAN, 256, TestServers.modelCache());
+        assertThat(spec.sha256()).isEqualTo(TestServers.defaultModel().sha256());
+        try (EmbeddingEngine fromDir = EmbeddingEngine.open(spec, 1)) {
+            assertThat(cosine(fromDir.embed(List.of("same model"))[0], engine.embed(List.of("same model"))[0]))
+                    .isGreaterThan(0.99999);
+        }
+    }
+
+    @Test
+    void unknownModelNameSaysWhatIsAccepted() {
+        assertThatThrownBy(() -> ModelCatalog.resolve("no-such-model", null, 256, TestServers.modelCache()))
+                .hasMessageContaining("all-minilm-l6-v2").hasMessageContaining("model.onnx");
     }
 
     static double cosine(float[] a, float[] b) {

@@ -1,6 +1,9 @@
 package dev.embedstream.jobs.operators;
 
+import dev.embedstream.common.cache.RedisEmbeddingCache;
 import dev.embedstream.common.embed.Embedder;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import java.time.Duration;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.ChunkTask;
@@ -24,8 +27,8 @@ import org.apache.flink.util.OutputTag;
  * Gathers texts into micro-batches in front of the model, with two lanes: document chunks (input
  * 1) and queries (input 2). A lane's batch closes on its size, its padded-token budget or its
  * maximum wait; queries are always embedded before documents, so a document backlog delays a query
- * by at most one batch. Within a flush, texts are sorted by token length so each inference pads
- * little, and identical texts are embedded once. Embedded chunks leave in arrival order (deletes
+ * by at most one batch. Texts whose vector is in the Redis cache skip the model; the rest are
+ * sorted by token length so each inference pads little, and identical texts are embedded once. Embedded chunks leave in arrival order (deletes
  * in place); embedded queries leave through {@link #QUERIES}.
  *
  * <p>Nothing stays buffered across a checkpoint: both lanes are flushed before the barrier is
@@ -40,6 +43,7 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
     private final EmbedderFactory embedderFactory;
 
     private transient Embedder embedder;
+    private transient RedisEmbeddingCache cache;
     private transient ArrayDeque<ChunkTask> docs;
     private transient ArrayDeque<QueryTask> queries;
     private transient int docTokens;
@@ -51,6 +55,8 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
     private transient Histogram batchSize;
     private transient Histogram batchPaddedTokens;
     private transient Histogram modelMillis;
+    private transient Counter cacheHits;
+    private transient Counter cacheMisses;
 
     public EmbedBatcher(JobSettings settings, EmbedderFactory embedderFactory) {
         this.settings = settings;
@@ -61,6 +67,10 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
     public void open() throws Exception {
         super.open();
         embedder = embedderFactory.open();
+        if (settings.redisUri() != null) {
+            cache = new RedisEmbeddingCache(settings.redisUri(), embedder.fingerprint(),
+                    Duration.ofMillis(settings.embeddingCacheTtlMs()), Duration.ofMillis(settings.redisTimeoutMs()));
+        }
         docs = new ArrayDeque<>();
         queries = new ArrayDeque<>();
         var group = getMetricGroup().addGroup("embedstream");
@@ -72,6 +82,9 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         modelMillis = group.histogram("modelMillisPerBatch", new DescriptiveStatisticsHistogram(1000));
         group.gauge("documentLaneDepth", () -> docs.size());
         group.gauge("queryLaneDepth", () -> queries.size());
+        cacheHits = group.counter("embeddingCacheHits");
+        cacheMisses = group.counter("embeddingCacheMisses");
+        group.gauge("embeddingCacheBreakerOpen", () -> cache != null && cache.breakerState() != CircuitBreaker.State.CLOSED ? 1 : 0);
     }
 
     @Override
@@ -117,15 +130,15 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         List<ChunkTask> batch = new ArrayList<>(docs);
         docs.clear();
         docTokens = 0;
-        List<String> texts = new ArrayList<>();
+        List<RedisEmbeddingCache.Key> keys = new ArrayList<>();
         List<Integer> tokens = new ArrayList<>();
         for (ChunkTask t : batch) {
             if (t.op() == Op.UPSERT) {
-                texts.add(t.text());
+                keys.add(new RedisEmbeddingCache.Key(t.tenant(), t.text()));
                 tokens.add(t.tokens());
             }
         }
-        float[][] vectors = embedAll(texts, tokens);
+        float[][] vectors = embedAll(keys, tokens);
         int i = 0;
         for (ChunkTask t : batch) {
             ChunkTask out = t.op() == Op.UPSERT ? t.withVector(vectors[i++]) : t;
@@ -150,15 +163,15 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         if (live.isEmpty()) {
             return;
         }
-        List<String> texts = new ArrayList<>(live.size());
+        List<RedisEmbeddingCache.Key> keys = new ArrayList<>(live.size());
         List<Integer> tokens = new ArrayList<>(live.size());
         for (QueryTask q : live) {
-            texts.add(q.text());
+            keys.add(new RedisEmbeddingCache.Key(q.tenant(), q.text()));
             tokens.add(estimateTokens(q.text()));
         }
         float[][] vectors;
         try {
-            vectors = embedAll(texts, tokens);
+            vectors = embedAll(keys, tokens);
         } catch (RuntimeException e) {
             // A query must get an answer, not a restarted job.
             for (QueryTask q : live) {
@@ -173,31 +186,60 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
     }
 
     /**
-     * Embeds each distinct text once, in length-sorted batches bounded by size and padded tokens
-     * (rows x longest row), and returns the vectors in input order.
+     * Returns a vector per key, in order: from the Redis cache where it has one, else from the
+     * model (each distinct text once, written back to the cache).
      */
-    private float[][] embedAll(List<String> texts, List<Integer> tokens) {
-        Map<String, Integer> firstIndex = new HashMap<>();
-        List<Integer> unique = new ArrayList<>();
-        int[] source = new int[texts.size()];
+    private float[][] embedAll(List<RedisEmbeddingCache.Key> keys, List<Integer> tokens) {
+        Map<RedisEmbeddingCache.Key, float[]> found = cache == null
+                ? new HashMap<>()
+                : cache.getAll(keys.stream().distinct().toList());
+        List<String> texts = new ArrayList<>();
+        List<Integer> textTokens = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            if (!found.containsKey(keys.get(i))) {
+                texts.add(keys.get(i).text());
+                textTokens.add(tokens.get(i));
+            }
+        }
+        cacheHits.inc(keys.size() - texts.size());
+        cacheMisses.inc(texts.size());
+        Map<String, float[]> computed = embedTexts(texts, textTokens);
+        Map<RedisEmbeddingCache.Key, float[]> writeBack = new HashMap<>();
+        float[][] out = new float[keys.size()][];
+        for (int i = 0; i < keys.size(); i++) {
+            RedisEmbeddingCache.Key k = keys.get(i);
+            out[i] = found.get(k);
+            if (out[i] == null) {
+                out[i] = computed.get(k.text());
+                writeBack.put(k, out[i]);
+            }
+        }
+        if (cache != null) {
+            cache.putAll(writeBack);
+        }
+        return out;
+    }
+
+    /**
+     * Embeds each distinct text once, in length-sorted batches bounded by size and padded tokens
+     * (rows x longest row).
+     */
+    private Map<String, float[]> embedTexts(List<String> texts, List<Integer> tokens) {
+        Map<String, Integer> tokensByText = new HashMap<>();
         for (int i = 0; i < texts.size(); i++) {
-            Integer seen = firstIndex.putIfAbsent(texts.get(i), i);
-            if (seen == null) {
-                unique.add(i);
-                source[i] = i;
-            } else {
-                source[i] = seen;
+            if (tokensByText.putIfAbsent(texts.get(i), tokens.get(i)) != null) {
                 duplicateTexts.inc();
             }
         }
-        unique.sort(Comparator.comparingInt(tokens::get));
-        float[][] byIndex = new float[texts.size()][];
+        List<String> unique = new ArrayList<>(tokensByText.keySet());
+        unique.sort(Comparator.comparingInt(tokensByText::get));
+        Map<String, float[]> vectors = new HashMap<>();
         int start = 0;
         while (start < unique.size()) {
             int end = start;
             int longest = 0;
             while (end < unique.size() && end - start < settings.batchMaxSize()) {
-                int t = Math.min(tokens.get(unique.get(end)), settings.modelMaxTokens());
+                int t = Math.min(tokensByText.get(unique.get(end)), settings.modelMaxTokens());
                 int longer = Math.max(longest, t);
                 if (end > start && (long) longer * (end - start + 1) > settings.batchMaxTokens()) {
                     break;
@@ -205,10 +247,7 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
                 longest = longer;
                 end++;
             }
-            List<String> batchTexts = new ArrayList<>(end - start);
-            for (int k = start; k < end; k++) {
-                batchTexts.add(texts.get(unique.get(k)));
-            }
+            List<String> batchTexts = unique.subList(start, end);
             long t0 = System.nanoTime();
             float[][] v = embedder.embed(batchTexts);
             modelMillis.update((System.nanoTime() - t0) / 1_000_000);
@@ -216,16 +255,12 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
             textsEmbedded.inc(batchTexts.size());
             batchSize.update(batchTexts.size());
             batchPaddedTokens.update((long) longest * batchTexts.size());
-            for (int k = start; k < end; k++) {
-                byIndex[unique.get(k)] = v[k - start];
+            for (int k = 0; k < batchTexts.size(); k++) {
+                vectors.put(batchTexts.get(k), v[k]);
             }
             start = end;
         }
-        float[][] out = new float[texts.size()][];
-        for (int i = 0; i < texts.size(); i++) {
-            out[i] = byIndex[source[i]];
-        }
-        return out;
+        return vectors;
     }
 
     /** Queries are short; a cheap estimate suffices for ordering and the token budget. */
@@ -256,6 +291,9 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
 
     @Override
     public void close() throws Exception {
+        if (cache != null) {
+            cache.close();
+        }
         if (embedder != null) {
             embedder.close();
         }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.embedstream.common.embed.Embedder;
 import dev.embedstream.common.model.Op;
+import dev.embedstream.common.testing.TestServers;
+import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.TestSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.QueryTask;
@@ -41,6 +43,11 @@ class EmbedBatcherTest {
         }
 
         @Override
+        public String fingerprint() {
+            return "recording";
+        }
+
+        @Override
         public void close() {}
     }
 
@@ -60,8 +67,13 @@ class EmbedBatcherTest {
 
     private static TwoInputStreamOperatorTestHarness<ChunkTask, QueryTask, ChunkTask> open(OperatorSubtaskState state)
             throws Exception {
-        EmbedBatcher op = new EmbedBatcher(TestSettings.with("batch.max-size", "4", "batch.max-buffered", "8",
-                "batch.documents.max-wait", "50ms", "batch.queries.max-wait", "5ms"), RecordingEmbedder::new);
+        return open(state, TestSettings.with("batch.max-size", "4", "batch.max-buffered", "8",
+                "batch.documents.max-wait", "50ms", "batch.queries.max-wait", "5ms"));
+    }
+
+    private static TwoInputStreamOperatorTestHarness<ChunkTask, QueryTask, ChunkTask> open(
+            OperatorSubtaskState state, JobSettings settings) throws Exception {
+        EmbedBatcher op = new EmbedBatcher(settings, RecordingEmbedder::new);
         var h = new TwoInputStreamOperatorTestHarness<>(op);
         h.setup();
         if (state != null) {
@@ -158,6 +170,27 @@ class EmbedBatcherTest {
         assertThat(CALLS).isEmpty();
         List<Reply> replies = harness.getSideOutput(Replies.TAG).stream().map(StreamRecord::getValue).collect(Collectors.toList());
         assertThat(replies).extracting(Reply::requestId, Reply::status).containsExactly(org.assertj.core.groups.Tuple.tuple("late", "expired"));
+    }
+
+    @Test
+    void textsCachedInRedisSkipTheModel() throws Exception {
+        JobSettings withRedis = TestSettings.with("batch.max-size", "2", "redis.uri", TestServers.redisUri());
+        String unique = java.util.UUID.randomUUID().toString();
+        var first = open(null, withRedis);
+        first.processElement1(new StreamRecord<>(chunk("a", "cached one " + unique)));
+        first.processElement1(new StreamRecord<>(chunk("b", "cached two " + unique)));
+        List<ChunkTask> computed = first.extractOutputValues();
+        first.close();
+        assertThat(CALLS).hasSize(1);
+
+        var second = open(null, withRedis);
+        second.processElement1(new StreamRecord<>(chunk("a", "cached one " + unique)));
+        second.processElement1(new StreamRecord<>(chunk("b", "cached two " + unique)));
+        List<ChunkTask> cached = second.extractOutputValues();
+        second.close();
+        assertThat(CALLS).as("model calls").hasSize(1);
+        assertThat(cached.get(0).vector()).containsExactly(computed.get(0).vector());
+        assertThat(cached.get(1).vector()).containsExactly(computed.get(1).vector());
     }
 
     @Test
