@@ -104,6 +104,10 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<Duration> DEDUP_TTL = key("dedup.ttl")
             .durationType().defaultValue(Duration.ofDays(7))
             .withDescription("How long a document's content hash is remembered to drop unchanged re-upserts.");
+    public static final ConfigOption<Duration> DEDUP_QUERY_TTL = key("dedup.query-ttl")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("A request_id seen again within this time is not computed twice; its answer is re-sent "
+                    + "if it already went out. Answers are kept in state for this long.");
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = key("checkpoint.interval")
             .durationType().defaultValue(Duration.ofSeconds(10)).withDescription("Checkpoint interval.");
 

@@ -36,6 +36,7 @@ public record JobSettings(
         long writeFlushIntervalMs,
         long writeSealIntervalMs,
         long dedupTtlMs,
+        long queryDedupTtlMs,
         String redisUri,
         long redisTimeoutMs,
         long embeddingCacheTtlMs)
@@ -66,6 +67,7 @@ public record JobSettings(
                 c.get(MILVUS_WRITE_FLUSH_INTERVAL).toMillis(),
                 c.get(MILVUS_WRITE_SEAL_INTERVAL).toMillis(),
                 c.get(DEDUP_TTL).toMillis(),
+                c.get(DEDUP_QUERY_TTL).toMillis(),
                 c.getOptional(REDIS_URI).filter(u -> !u.isBlank()).orElse(null),
                 c.get(REDIS_TIMEOUT).toMillis(),
                 c.get(CACHE_EMBEDDING_TTL).toMillis());

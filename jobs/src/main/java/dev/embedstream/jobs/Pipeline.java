@@ -3,12 +3,14 @@ package dev.embedstream.jobs;
 import dev.embedstream.jobs.operators.ChunkDocuments;
 import dev.embedstream.jobs.operators.DeadLetters;
 import dev.embedstream.jobs.operators.DedupDocuments;
+import dev.embedstream.jobs.operators.DedupQueries;
 import dev.embedstream.jobs.operators.EmbedBatcher;
 import dev.embedstream.jobs.operators.EmbedderFactory;
 import dev.embedstream.jobs.operators.MilvusSink;
 import dev.embedstream.jobs.operators.ParseDocuments;
 import dev.embedstream.jobs.operators.ParseQueries;
 import dev.embedstream.jobs.operators.Replies;
+import dev.embedstream.jobs.operators.ReplyCache;
 import dev.embedstream.jobs.operators.SearchMilvus;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.DeadLetterRecord;
@@ -28,9 +30,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * across versions.
  *
  * <pre>
- * documents -> parse -> keyBy doc_id -> dedup -> chunk ─┐
- * queries   -> parse (bad: DLQ + error; late: expired) ─┴> embed-batcher -> milvus-upsert
- *                                                          └(queries)> search-milvus -> responses
+ * documents -> parse -> keyBy doc_id -> dedup -> chunk ───────────────────┐
+ * queries   -> parse (bad: DLQ + error; late: expired) -> keyBy request_id  │
+ *              -> dedup (repeats: to the reply cache) ───────────────────────┴> embed-batcher -> milvus-upsert
+ *                   └(queries)> search-milvus -> keyBy request_id -> reply-cache -> responses
  * </pre>
  */
 public final class Pipeline {
@@ -63,8 +66,13 @@ public final class Pipeline {
                 .process(new ParseQueries(settings.maxTextBytes(), settings.defaultTopK()))
                 .name("parse-queries").uid("parse-queries");
 
+        SingleOutputStreamOperator<QueryTask> firstAsks = queries
+                .keyBy(QueryTask::requestId)
+                .process(new DedupQueries(settings.queryDedupTtlMs()))
+                .name("dedup-queries").uid("dedup-queries");
+
         SingleOutputStreamOperator<ChunkTask> embedded = chunks
-                .connect(queries)
+                .connect(firstAsks)
                 .transform("embed-batcher", TypeInformation.of(ChunkTask.class), new EmbedBatcher(settings, embedder))
                 .uid("embed-batcher");
 
@@ -76,6 +84,10 @@ public final class Pipeline {
                 .name("search-milvus").uid("search-milvus");
 
         answers.union(queries.getSideOutput(Replies.TAG), embedded.getSideOutput(Replies.TAG))
+                .keyBy(Reply::requestId)
+                .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::requestId))
+                .process(new ReplyCache(settings.queryDedupTtlMs()))
+                .name("reply-cache").uid("reply-cache")
                 .sinkTo(sinks.responses()).name("responses").uid("sink-responses");
 
         DataStream<DeadLetterRecord> deadLetters =

@@ -181,6 +181,19 @@ class EndToEndPipelineTest {
         assertThat(bad.get("error").get("code").asText()).isEqualTo("invalid_top_k");
         assertThat(byId.get("expired").get(0).get("status").asText()).isEqualTo("expired");
 
+        // Asking the same request id again re-sends the first answer instead of computing it again.
+        JsonNode first = byId.get("own-words-2").get(0);
+        kafka.send(QUERIES, "own-words-2", "{\"request_id\":\"own-words-2\",\"text\":\"something else entirely\"}");
+        List<ConsumerRecord<String, String>> again = kafka.readUntil(RESPONSES,
+                rs -> rs.stream().filter(r -> r.key().equals("own-words-2")).count() == 2, WAIT);
+        List<JsonNode> both = new ArrayList<>();
+        for (ConsumerRecord<String, String> r : again) {
+            if (r.key().equals("own-words-2")) {
+                both.add(Json.mapper().readTree(r.value()));
+            }
+        }
+        assertThat(both).hasSize(2).allSatisfy(r -> assertThat(r).isEqualTo(first));
+
         // Bad input went to the DLQ with its reason and provenance; the job kept running.
         List<ConsumerRecord<String, String>> dead = kafka.readUntil(DLQ, rs -> rs.size() >= 3, WAIT);
         Map<String, JsonNode> dlqByKey = new HashMap<>();
