@@ -78,7 +78,12 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<Integer> BATCH_MAX_SIZE = key("batch.max-size")
             .intType().defaultValue(64).withDescription("Most texts in one inference batch.");
     public static final ConfigOption<Integer> BATCH_MAX_TOKENS = key("batch.max-tokens")
-            .intType().defaultValue(8192).withDescription("Most padded tokens (rows x longest) in one batch.");
+            .intType().defaultValue(8192)
+            .withDescription("Upper bound of the adaptive padded-token target (rows x longest) of a document batch.");
+    public static final ConfigOption<Duration> BATCH_LATENCY_TARGET = key("batch.latency-target")
+            .durationType().defaultValue(Duration.ofMillis(200))
+            .withDescription("Longest one document batch should run: the adaptive batch size is capped by it, "
+                    + "so a query waits at most about this long behind documents.");
     public static final ConfigOption<Duration> BATCH_DOC_MAX_WAIT = key("batch.documents.max-wait")
             .durationType().defaultValue(Duration.ofMillis(50))
             .withDescription("Longest a document chunk waits for its batch to fill.");
@@ -86,8 +91,9 @@ public final class EmbedstreamOptions {
             .durationType().defaultValue(Duration.ofMillis(5))
             .withDescription("Longest a query waits for its batch to fill.");
     public static final ConfigOption<Integer> BATCH_MAX_BUFFERED = key("batch.max-buffered")
-            .intType().defaultValue(1024)
-            .withDescription("Most texts buffered per lane; beyond it the batcher embeds before taking more (backpressure).");
+            .intType().defaultValue(256)
+            .withDescription("Most chunks buffered in the document lane; at the limit each new chunk runs a batch first "
+                    + "(backpressure). Also bounds the work done before a checkpoint barrier.");
     public static final ConfigOption<Integer> LIMITS_MAX_TEXT_BYTES = key("limits.max-text-bytes")
             .intType().defaultValue(512 * 1024).withDescription("Largest accepted text (UTF-8 bytes).");
 

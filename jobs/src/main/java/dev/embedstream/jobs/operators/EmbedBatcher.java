@@ -2,12 +2,12 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.cache.RedisEmbeddingCache;
 import dev.embedstream.common.embed.Embedder;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import java.time.Duration;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.QueryTask;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,38 +25,66 @@ import org.apache.flink.util.OutputTag;
 
 /**
  * Gathers texts into micro-batches in front of the model, with two lanes: document chunks (input
- * 1) and queries (input 2). A lane's batch closes on its size, its padded-token budget or its
- * maximum wait; queries are always embedded before documents, so a document backlog delays a query
- * by at most one batch. Texts whose vector is in the Redis cache skip the model; the rest are
- * sorted by token length so each inference pads little, and identical texts are embedded once. Embedded chunks leave in arrival order (deletes
- * in place); embedded queries leave through {@link #QUERIES}.
+ * 1) and queries (input 2).
  *
- * <p>Nothing stays buffered across a checkpoint: both lanes are flushed before the barrier is
- * forwarded, so the operator needs no state and a failure loses nothing.
+ * <p>Document lane: a batch is the oldest waiting chunk plus the buffered chunks closest to it in
+ * token length, up to the padded-token target of {@link BatchSizeController} (fitted to measured
+ * cost, capped by {@code batch.latency-target}) and {@code batch.max-size}. It runs when the
+ * waiting chunks fill a batch, when the oldest has waited {@code batch.documents.max-wait}, or
+ * when the lane holds {@code batch.max-buffered} chunks; at most one batch runs per incoming
+ * element, so the task takes a query between any two document batches. Chunks leave in arrival
+ * order (deletes in place) once everything before them is embedded.
+ *
+ * <p>Query lane: queries wait at most {@code batch.queries.max-wait} and are always embedded
+ * before the next document batch, so a document backlog delays a query by at most one batch.
+ *
+ * <p>Texts whose vector is in the Redis cache skip the model; identical texts in a batch are
+ * embedded once. Nothing stays buffered across a checkpoint: both lanes are embedded before the
+ * barrier is forwarded, so the operator needs no state and a failure loses nothing.
  */
 public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         implements TwoInputStreamOperator<ChunkTask, QueryTask, ChunkTask>, BoundedMultiInput {
 
     public static final OutputTag<QueryTask> QUERIES = new OutputTag<>("embedded-queries") {};
 
+    /** A buffered chunk, its arrival time, and its vector once embedded. */
+    private static final class Slot {
+        final ChunkTask task;
+        final long arrivedMs;
+        float[] vector;
+
+        Slot(ChunkTask task, long arrivedMs) {
+            this.task = task;
+            this.arrivedMs = arrivedMs;
+        }
+
+        boolean ready() {
+            return task.op() != Op.UPSERT || vector != null;
+        }
+    }
+
     private final JobSettings settings;
     private final EmbedderFactory embedderFactory;
 
     private transient Embedder embedder;
     private transient RedisEmbeddingCache cache;
-    private transient ArrayDeque<ChunkTask> docs;
+    private transient BatchSizeController controller;
+    private transient ArrayDeque<Slot> docs;
+    private transient int waitingDocs;
+    private transient long waitingTokens;
     private transient ArrayDeque<QueryTask> queries;
-    private transient int docTokens;
     private transient boolean docTimerPending;
     private transient boolean queryTimerPending;
     private transient Counter batches;
     private transient Counter textsEmbedded;
     private transient Counter duplicateTexts;
-    private transient Histogram batchSize;
-    private transient Histogram batchPaddedTokens;
-    private transient Histogram modelMillis;
     private transient Counter cacheHits;
     private transient Counter cacheMisses;
+    private transient Histogram batchSize;
+    private transient Histogram batchPaddedTokens;
+    private transient Histogram paddingPercent;
+    private transient Histogram batchWaitMillis;
+    private transient Histogram modelMillis;
 
     public EmbedBatcher(JobSettings settings, EmbedderFactory embedderFactory) {
         this.settings = settings;
@@ -71,39 +99,61 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
             cache = new RedisEmbeddingCache(settings.redisUri(), embedder.fingerprint(),
                     Duration.ofMillis(settings.embeddingCacheTtlMs()), Duration.ofMillis(settings.redisTimeoutMs()));
         }
+        controller = new BatchSizeController(settings.modelMaxTokens(), settings.batchMaxTokens(),
+                settings.batchLatencyTargetMs());
         docs = new ArrayDeque<>();
         queries = new ArrayDeque<>();
         var group = getMetricGroup().addGroup("embedstream");
         batches = group.counter("batches");
         textsEmbedded = group.counter("textsEmbedded");
         duplicateTexts = group.counter("batchDuplicateTexts");
+        cacheHits = group.counter("embeddingCacheHits");
+        cacheMisses = group.counter("embeddingCacheMisses");
         batchSize = group.histogram("batchSize", new DescriptiveStatisticsHistogram(1000));
         batchPaddedTokens = group.histogram("batchPaddedTokens", new DescriptiveStatisticsHistogram(1000));
+        paddingPercent = group.histogram("batchPaddingPercent", new DescriptiveStatisticsHistogram(1000));
+        batchWaitMillis = group.histogram("batchWaitMillis", new DescriptiveStatisticsHistogram(1000));
         modelMillis = group.histogram("modelMillisPerBatch", new DescriptiveStatisticsHistogram(1000));
         group.gauge("documentLaneDepth", () -> docs.size());
         group.gauge("queryLaneDepth", () -> queries.size());
-        cacheHits = group.counter("embeddingCacheHits");
-        cacheMisses = group.counter("embeddingCacheMisses");
-        group.gauge("embeddingCacheBreakerOpen", () -> cache != null && cache.breakerState() != CircuitBreaker.State.CLOSED ? 1 : 0);
+        group.gauge("batchTokenTarget", () -> controller.targetTokens());
+        group.gauge("embeddingCacheBreakerOpen",
+                () -> cache != null && cache.breakerState() != CircuitBreaker.State.CLOSED ? 1 : 0);
+    }
+
+    private long now() {
+        return getProcessingTimeService().getCurrentProcessingTime();
     }
 
     @Override
     public void processElement1(StreamRecord<ChunkTask> element) {
-        ChunkTask task = element.getValue();
-        docs.add(task);
-        docTokens += task.tokens();
-        if (docs.size() >= settings.batchMaxSize()
-                || docTokens >= settings.batchMaxTokens()
-                || docs.size() >= settings.batchMaxBuffered()) {
-            flushDocuments();
-        } else if (!docTimerPending) {
-            docTimerPending = true;
-            long at = getProcessingTimeService().getCurrentProcessingTime() + settings.batchDocMaxWaitMs();
-            getProcessingTimeService().registerTimer(at, t -> {
-                docTimerPending = false;
-                flushDocuments();
-            });
+        Slot slot = new Slot(element.getValue(), now());
+        docs.add(slot);
+        if (!slot.ready()) {
+            waitingDocs++;
+            waitingTokens += slot.task.tokens();
         }
+        if (waitingDocs >= settings.batchMaxSize()
+                || waitingTokens >= controller.targetTokens()
+                || docs.size() >= settings.batchMaxBuffered()) {
+            runDocumentBatch();
+        }
+        emitReadyDocuments();
+        armDocTimer();
+    }
+
+    private void armDocTimer() {
+        if (docTimerPending || waitingDocs == 0) {
+            return;
+        }
+        docTimerPending = true;
+        long oldest = docs.stream().filter(s -> !s.ready()).mapToLong(s -> s.arrivedMs).min().orElse(now());
+        getProcessingTimeService().registerTimer(oldest + settings.batchDocMaxWaitMs(), t -> {
+            docTimerPending = false;
+            runDocumentBatch();
+            emitReadyDocuments();
+            armDocTimer();
+        });
     }
 
     @Override
@@ -113,37 +163,73 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
             flushQueries();
         } else if (!queryTimerPending) {
             queryTimerPending = true;
-            long at = getProcessingTimeService().getCurrentProcessingTime() + settings.batchQueryMaxWaitMs();
-            getProcessingTimeService().registerTimer(at, t -> {
+            getProcessingTimeService().registerTimer(now() + settings.batchQueryMaxWaitMs(), t -> {
                 queryTimerPending = false;
                 flushQueries();
             });
         }
     }
 
-    /** Queries first: a waiting query never sits behind the document batch about to run. */
-    private void flushDocuments() {
+    /**
+     * Embeds one document batch: the oldest waiting chunk and those closest to it in length, up
+     * to the token target. Waiting queries go first.
+     */
+    private void runDocumentBatch() {
         flushQueries();
-        if (docs.isEmpty()) {
+        if (waitingDocs == 0) {
             return;
         }
-        List<ChunkTask> batch = new ArrayList<>(docs);
-        docs.clear();
-        docTokens = 0;
-        List<RedisEmbeddingCache.Key> keys = new ArrayList<>();
-        List<Integer> tokens = new ArrayList<>();
-        for (ChunkTask t : batch) {
-            if (t.op() == Op.UPSERT) {
-                keys.add(new RedisEmbeddingCache.Key(t.tenant(), t.text()));
-                tokens.add(t.tokens());
+        List<Slot> waiting = new ArrayList<>(waitingDocs);
+        for (Slot s : docs) {
+            if (!s.ready()) {
+                waiting.add(s);
             }
         }
-        float[][] vectors = embedAll(keys, tokens);
-        int i = 0;
-        for (ChunkTask t : batch) {
-            ChunkTask out = t.op() == Op.UPSERT ? t.withVector(vectors[i++]) : t;
-            output.collect(new StreamRecord<>(out));
+        Slot oldest = waiting.get(0);
+        int anchor = oldest.task.tokens();
+        waiting.sort(Comparator.comparingInt(s -> Math.abs(s.task.tokens() - anchor)));
+        List<Slot> batch = new ArrayList<>();
+        int longest = 0;
+        for (Slot s : waiting) {
+            int t = Math.min(s.task.tokens(), settings.modelMaxTokens());
+            int longer = Math.max(longest, t);
+            if (!batch.isEmpty() && (batch.size() >= settings.batchMaxSize()
+                    || (long) longer * (batch.size() + 1) > controller.targetTokens())) {
+                break;
+            }
+            batch.add(s);
+            longest = longer;
         }
+        long now = now();
+        List<RedisEmbeddingCache.Key> keys = new ArrayList<>(batch.size());
+        List<Integer> tokens = new ArrayList<>(batch.size());
+        for (Slot s : batch) {
+            keys.add(new RedisEmbeddingCache.Key(s.task.tenant(), s.task.text()));
+            tokens.add(s.task.tokens());
+            batchWaitMillis.update(now - s.arrivedMs);
+        }
+        float[][] vectors = embedAll(keys, tokens);
+        for (int i = 0; i < batch.size(); i++) {
+            Slot s = batch.get(i);
+            s.vector = vectors[i];
+            waitingDocs--;
+            waitingTokens -= s.task.tokens();
+        }
+    }
+
+    private void emitReadyDocuments() {
+        while (!docs.isEmpty() && docs.peekFirst().ready()) {
+            Slot s = docs.pollFirst();
+            output.collect(new StreamRecord<>(s.vector == null ? s.task : s.task.withVector(s.vector)));
+        }
+    }
+
+    private void flushAllDocuments() {
+        while (waitingDocs > 0) {
+            runDocumentBatch();
+        }
+        flushQueries();
+        emitReadyDocuments();
     }
 
     private void flushQueries() {
@@ -193,17 +279,16 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         Map<RedisEmbeddingCache.Key, float[]> found = cache == null
                 ? new HashMap<>()
                 : cache.getAll(keys.stream().distinct().toList());
-        List<String> texts = new ArrayList<>();
-        List<Integer> textTokens = new ArrayList<>();
+        Map<String, Integer> missing = new HashMap<>();
         for (int i = 0; i < keys.size(); i++) {
-            if (!found.containsKey(keys.get(i))) {
-                texts.add(keys.get(i).text());
-                textTokens.add(tokens.get(i));
+            if (!found.containsKey(keys.get(i)) && missing.putIfAbsent(keys.get(i).text(), tokens.get(i)) != null) {
+                duplicateTexts.inc();
             }
         }
-        cacheHits.inc(keys.size() - texts.size());
-        cacheMisses.inc(texts.size());
-        Map<String, float[]> computed = embedTexts(texts, textTokens);
+        int misses = (int) keys.stream().filter(k -> !found.containsKey(k)).count();
+        cacheHits.inc(keys.size() - misses);
+        cacheMisses.inc(misses);
+        Map<String, float[]> computed = embedTexts(missing);
         Map<RedisEmbeddingCache.Key, float[]> writeBack = new HashMap<>();
         float[][] out = new float[keys.size()][];
         for (int i = 0; i < keys.size(); i++) {
@@ -220,45 +305,34 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         return out;
     }
 
-    /**
-     * Embeds each distinct text once, in length-sorted batches bounded by size and padded tokens
-     * (rows x longest row).
-     */
-    private Map<String, float[]> embedTexts(List<String> texts, List<Integer> tokens) {
-        Map<String, Integer> tokensByText = new HashMap<>();
-        for (int i = 0; i < texts.size(); i++) {
-            if (tokensByText.putIfAbsent(texts.get(i), tokens.get(i)) != null) {
-                duplicateTexts.inc();
-            }
-        }
-        List<String> unique = new ArrayList<>(tokensByText.keySet());
-        unique.sort(Comparator.comparingInt(tokensByText::get));
+    /** One inference over distinct texts, shortest first; records its cost for the controller. */
+    private Map<String, float[]> embedTexts(Map<String, Integer> tokensByText) {
         Map<String, float[]> vectors = new HashMap<>();
-        int start = 0;
-        while (start < unique.size()) {
-            int end = start;
-            int longest = 0;
-            while (end < unique.size() && end - start < settings.batchMaxSize()) {
-                int t = Math.min(tokensByText.get(unique.get(end)), settings.modelMaxTokens());
-                int longer = Math.max(longest, t);
-                if (end > start && (long) longer * (end - start + 1) > settings.batchMaxTokens()) {
-                    break;
-                }
-                longest = longer;
-                end++;
-            }
-            List<String> batchTexts = unique.subList(start, end);
-            long t0 = System.nanoTime();
-            float[][] v = embedder.embed(batchTexts);
-            modelMillis.update((System.nanoTime() - t0) / 1_000_000);
-            batches.inc();
-            textsEmbedded.inc(batchTexts.size());
-            batchSize.update(batchTexts.size());
-            batchPaddedTokens.update((long) longest * batchTexts.size());
-            for (int k = 0; k < batchTexts.size(); k++) {
-                vectors.put(batchTexts.get(k), v[k]);
-            }
-            start = end;
+        if (tokensByText.isEmpty()) {
+            return vectors;
+        }
+        List<String> texts = new ArrayList<>(tokensByText.keySet());
+        texts.sort(Comparator.comparingInt(tokensByText::get));
+        long real = 0;
+        int longest = 0;
+        for (String t : texts) {
+            int n = Math.min(tokensByText.get(t), settings.modelMaxTokens());
+            real += n;
+            longest = Math.max(longest, n);
+        }
+        long padded = (long) longest * texts.size();
+        long t0 = System.nanoTime();
+        float[][] v = embedder.embed(texts);
+        double millis = (System.nanoTime() - t0) / 1e6;
+        controller.record(padded, millis);
+        modelMillis.update(Math.round(millis));
+        batches.inc();
+        textsEmbedded.inc(texts.size());
+        batchSize.update(texts.size());
+        batchPaddedTokens.update(padded);
+        paddingPercent.update(Math.round(100.0 * (padded - real) / padded));
+        for (int k = 0; k < texts.size(); k++) {
+            vectors.put(texts.get(k), v[k]);
         }
         return vectors;
     }
@@ -271,13 +345,13 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
-        flushDocuments();
+        flushAllDocuments();
     }
 
     @Override
     public void endInput(int inputId) {
         if (inputId == 1) {
-            flushDocuments();
+            flushAllDocuments();
         } else {
             flushQueries();
         }
@@ -285,7 +359,7 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
 
     @Override
     public void finish() throws Exception {
-        flushDocuments();
+        flushAllDocuments();
         super.finish();
     }
 

@@ -129,6 +129,7 @@ class EmbedBatcherTest {
         harness.processElement1(new StreamRecord<>(ChunkTask.delete("b", "default")));
         harness.processElement1(new StreamRecord<>(chunk("c", "tiny")));
         harness.processElement1(new StreamRecord<>(chunk("d", "medium text")));
+        harness.prepareSnapshotPreBarrier(1);
         assertThat(CALLS).containsExactly(List.of("tiny", "medium text", "a fairly long text here"));
         assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("a", "b", "c", "d");
         assertThat(emitted().get(1).op()).isEqualTo(Op.DELETE);
@@ -170,6 +171,45 @@ class EmbedBatcherTest {
         assertThat(CALLS).isEmpty();
         List<Reply> replies = harness.getSideOutput(Replies.TAG).stream().map(StreamRecord::getValue).collect(Collectors.toList());
         assertThat(replies).extracting(Reply::requestId, Reply::status).containsExactly(org.assertj.core.groups.Tuple.tuple("late", "expired"));
+    }
+
+    @Test
+    void aDocumentBacklogRunsAtMostOneBatchPerIncomingChunk() throws Exception {
+        harness.close();
+        harness = open(null, TestSettings.with("batch.max-size", "2", "batch.max-buffered", "4",
+                "batch.documents.max-wait", "10s"));
+        for (int i = 0; i < 20; i++) {
+            int before = CALLS.size();
+            harness.processElement1(new StreamRecord<>(chunk("d" + i, "chunk number " + i)));
+            assertThat(CALLS.size() - before).isLessThanOrEqualTo(1);
+        }
+        harness.processElement2(new StreamRecord<>(query("q", "between batches", 0)));
+        int before = CALLS.size();
+        harness.processElement1(new StreamRecord<>(chunk("next1", "one more chunk")));
+        harness.processElement1(new StreamRecord<>(chunk("next2", "and another one")));
+        // The query is embedded before the next document batch, alone.
+        assertThat(CALLS.size()).isGreaterThan(before);
+        assertThat(CALLS.get(before)).containsExactly("q:between batches");
+        harness.prepareSnapshotPreBarrier(1);
+        assertThat(emitted()).extracting(ChunkTask::docId).startsWith("d0", "d1", "d2").hasSize(22).endsWith("next1", "next2");
+    }
+
+    @Test
+    void oldestChunkIsInTheNextBatchWithItsNeighboursInLength() throws Exception {
+        harness.close();
+        harness = open(null, TestSettings.with("batch.max-size", "5", "batch.max-buffered", "5",
+                "model.max-tokens", "128", "chunk.max-tokens", "128", "batch.max-tokens", "256",
+                "batch.documents.max-wait", "10s"));
+        harness.processElement1(new StreamRecord<>(chunk("long1", "x".repeat(400))));
+        harness.processElement1(new StreamRecord<>(chunk("short1", "tiny")));
+        harness.processElement1(new StreamRecord<>(chunk("short2", "wee")));
+        harness.processElement1(new StreamRecord<>(chunk("long2", "y".repeat(396))));
+        // Lane full at 5: the batch is the oldest (long1) with the closest in length (long2); a
+        // third 102-token row would pass the 256-token target.
+        harness.processElement1(new StreamRecord<>(chunk("short3", "mini")));
+        assertThat(CALLS).hasSize(1);
+        assertThat(CALLS.get(0)).containsExactlyInAnyOrder("x".repeat(400), "y".repeat(396));
+        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("long1");
     }
 
     @Test
