@@ -14,9 +14,14 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedMultiInput;
 import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
@@ -39,8 +44,11 @@ import org.apache.flink.util.OutputTag;
  * before the next document batch, so a document backlog delays a query by at most one batch.
  *
  * <p>Texts whose vector is in the Redis cache skip the model; identical texts in a batch are
- * embedded once. Nothing stays buffered across a checkpoint: both lanes are embedded before the
- * barrier is forwarded, so the operator needs no state and a failure loses nothing.
+ * embedded once. Nothing buffered is lost: the document lane (with any vectors already computed)
+ * is kept in operator state at each checkpoint, so a barrier costs no model work; the short
+ * query lane is embedded before the barrier. After a restore at the same parallelism each
+ * subtask gets its own lane back; when scaling in (2 -> 1) the lanes merge in one subtask, which
+ * finishes them before anything new.
  */
 public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         implements TwoInputStreamOperator<ChunkTask, QueryTask, ChunkTask>, BoundedMultiInput {
@@ -70,6 +78,7 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
     private transient RedisEmbeddingCache cache;
     private transient BatchSizeController controller;
     private transient ArrayDeque<Slot> docs;
+    private transient ListState<ChunkTask> laneState;
     private transient int waitingDocs;
     private transient long waitingTokens;
     private transient ArrayDeque<QueryTask> queries;
@@ -92,6 +101,34 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
     }
 
     @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        laneState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("document-lane", TypeInformation.of(ChunkTask.class)));
+        docs = new ArrayDeque<>();
+        for (ChunkTask restored : laneState.get()) {
+            Slot slot = new Slot(restored.withVector(null),
+                    getProcessingTimeService().getCurrentProcessingTime());
+            slot.vector = restored.vector();
+            docs.add(slot);
+            if (!slot.ready()) {
+                waitingDocs++;
+                waitingTokens += slot.task.tokens();
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        List<ChunkTask> lane = new ArrayList<>(docs.size());
+        for (Slot s : docs) {
+            lane.add(s.vector == null ? s.task : s.task.withVector(s.vector));
+        }
+        laneState.update(lane);
+    }
+
+    @Override
     public void open() throws Exception {
         super.open();
         embedder = embedderFactory.open();
@@ -101,7 +138,6 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         }
         controller = new BatchSizeController(settings.modelMaxTokens(), settings.batchMaxTokens(),
                 settings.batchLatencyTargetMs());
-        docs = new ArrayDeque<>();
         queries = new ArrayDeque<>();
         var group = getMetricGroup().addGroup("embedstream");
         batches = group.counter("batches");
@@ -119,6 +155,7 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         group.gauge("batchTokenTarget", () -> controller.targetTokens());
         group.gauge("embeddingCacheBreakerOpen",
                 () -> cache != null && cache.breakerState() != CircuitBreaker.State.CLOSED ? 1 : 0);
+        armDocTimer(); // a restored lane resumes on its own
     }
 
     private long now() {
@@ -342,10 +379,11 @@ public class EmbedBatcher extends AbstractStreamOperator<ChunkTask>
         return text.length() / 4 + 2;
     }
 
+    /** Queries are few and short: answer them rather than keep them in state. */
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
-        flushAllDocuments();
+        flushQueries();
     }
 
     @Override

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -129,7 +130,7 @@ class EmbedBatcherTest {
         harness.processElement1(new StreamRecord<>(ChunkTask.delete("b", "default")));
         harness.processElement1(new StreamRecord<>(chunk("c", "tiny")));
         harness.processElement1(new StreamRecord<>(chunk("d", "medium text")));
-        harness.prepareSnapshotPreBarrier(1);
+        harness.endInput1();
         assertThat(CALLS).containsExactly(List.of("tiny", "medium text", "a fairly long text here"));
         assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("a", "b", "c", "d");
         assertThat(emitted().get(1).op()).isEqualTo(Op.DELETE);
@@ -147,21 +148,48 @@ class EmbedBatcherTest {
     }
 
     @Test
-    void nothingBufferedSurvivesTheCheckpointBarrierUnflushed() throws Exception {
+    void bufferedChunksSurviveSnapshotAndRestoreWithoutModelWorkAtTheBarrier() throws Exception {
         harness.processElement1(new StreamRecord<>(chunk("d1", "one")));
         harness.processElement1(new StreamRecord<>(chunk("d2", "two")));
         harness.processElement2(new StreamRecord<>(query("q", "pending", 0)));
-        assertThat(emitted()).isEmpty();
         harness.prepareSnapshotPreBarrier(1);
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("d1", "d2");
-        assertThat(harness.getSideOutput(EmbedBatcher.QUERIES)).hasSize(1);
+        assertThat(CALLS).as("only the query is embedded at the barrier").containsExactly(List.of("q:pending"));
+        assertThat(emitted()).isEmpty();
 
-        // A restore from that checkpoint starts empty: nothing is emitted twice.
+        // The job fails; the restored operator still holds both chunks and finishes them.
         harness.close();
         harness = open(snapshot);
-        harness.prepareSnapshotPreBarrier(2);
-        assertThat(emitted()).isEmpty();
+        harness.endInput1();
+        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("d1", "d2");
+    }
+
+    @Test
+    void scalingInFromTwoToOneMergesBothLanesAndLosesNothing() throws Exception {
+        JobSettings settings = TestSettings.with("batch.max-size", "4", "batch.documents.max-wait", "10s");
+        OperatorSubtaskState[] snapshots = new OperatorSubtaskState[2];
+        String[][] perSubtask = {{"a1", "a2"}, {"b1"}};
+        for (int sub = 0; sub < 2; sub++) {
+            try (var h = new TwoInputStreamOperatorTestHarness<>(new EmbedBatcher(settings, RecordingEmbedder::new), 128, 2, sub)) {
+                h.setup();
+                h.open();
+                for (String id : perSubtask[sub]) {
+                    h.processElement1(new StreamRecord<>(chunk(id, "text of " + id)));
+                }
+                snapshots[sub] = h.snapshot(1, 1);
+                assertThat(h.extractOutputValues()).isEmpty();
+            }
+        }
+        OperatorSubtaskState merged = AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                AbstractStreamOperatorTestHarness.repackageState(snapshots), 128, 2, 1, 0);
+        try (var h = new TwoInputStreamOperatorTestHarness<>(new EmbedBatcher(settings, RecordingEmbedder::new), 128, 1, 0)) {
+            h.setup();
+            h.initializeState(merged);
+            h.open();
+            h.endInput1();
+            assertThat(h.extractOutputValues()).extracting(ChunkTask::docId).containsExactlyInAnyOrder("a1", "a2", "b1");
+            assertThat(h.extractOutputValues()).allSatisfy(c -> assertThat(c.vector()).isNotNull());
+        }
     }
 
     @Test
