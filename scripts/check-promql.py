@@ -21,7 +21,7 @@ Where the expressions come from:
     operators (A and on (x) B) are evaluated too, so a label mismatch between them also fails.
 
 A series whose value is 0 or NaN (rate() over a quiet system) counts: only "no series" fails.
-Exit status: 0 all returned series, 1 some failed (listed), 2 usage or file errors.
+Exit status: 0 all returned series and the files are well-formed; 1 otherwise (all listed).
 """
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ COMPARISON = re.compile(
 
 
 class Check:
-    def __init__(self, source: str, expr: str, original: str | None = None):
-        self.source, self.expr, self.original = source, expr, original
+    def __init__(self, source: str, expr: str, original: str | None = None, joined=False):
+        self.source, self.expr, self.original, self.joined = source, expr, original, joined
         self.error: str | None = None
         self.series = 0
 
@@ -118,7 +118,7 @@ def checks_for_alert(name: str, expr: str, overrides: list[str]) -> list[Check]:
         joined = stripped[0]
         for operator, operand in zip(operators, stripped[1:]):
             joined += f" {operator} {operand}"
-        checks.append(Check(source + " (operands joined)", joined, expr))
+        checks.append(Check(source + " (operands joined)", joined, expr, joined=True))
     return checks
 
 
@@ -238,7 +238,8 @@ def evaluate(prometheus: str, check: Check, timeout: float):
     else:
         check.series = len(result)
     if not check.series:
-        check.error = "no series (wrong metric or label name?)"
+        check.error = ("no series: the operands return series but their labels do not match"
+                       if check.joined else "no series (wrong metric or label name?)")
 
 
 def main() -> int:
@@ -270,10 +271,6 @@ def main() -> int:
         return 1 if problems else 0
     if not args.prometheus:
         ap.error("--prometheus is required (or --list)")
-    if problems:
-        for p in problems:
-            print("PROBLEM", p, file=sys.stderr)
-        return 2
 
     deadline = time.monotonic() + args.wait
     todo = list(checks)
@@ -297,8 +294,11 @@ def main() -> int:
         print(f"{len(failed)} FAILED:", file=sys.stderr)
         for c in failed:
             print(f"  {c.source}: {c.error}\n      {c.expr}", file=sys.stderr)
-        return 1
-    return 0
+    if problems:
+        print(f"{len(problems)} PROBLEMS in the files:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+    return 1 if failed or problems or not checks else 0
 
 
 if __name__ == "__main__":

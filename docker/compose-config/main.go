@@ -3,7 +3,8 @@
 // that Docker Compose itself uses), resolves interpolation, extends and defaults, checks the
 // model (service references, depends_on, volumes, networks) and prints the normalised project.
 //
-//	go run ./docker/compose-config docker/docker-compose.yml      # from the repository root
+//	go -C docker/compose-config run . ../docker-compose.yml    # from the repository root
+//	scripts/check-compose.sh                                    # the same, or `docker compose config`
 //
 // Exit status 0: valid; 1: invalid (the error is printed).
 package main
