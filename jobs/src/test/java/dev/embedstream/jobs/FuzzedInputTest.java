@@ -1,0 +1,225 @@
+package dev.embedstream.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.embedstream.common.json.Json;
+import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.model.DocumentEvent;
+import dev.embedstream.common.model.Op;
+import dev.embedstream.common.testing.TestServers;
+import dev.embedstream.common.validation.DocumentParser;
+import dev.embedstream.common.validation.InvalidInputException;
+import dev.embedstream.common.validation.QueryParser;
+import dev.embedstream.jobs.io.KafkaIO;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.InjectMiniCluster;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Thousands of mutated records (bit flips, truncation, hostile strings, deep nesting, duplicate
+ * keys, wrong types, invalid UTF-8, tombstones) through the running job with restarts disabled:
+ * the job never fails, every document is either in Milvus or in the DLQ with its key, and every
+ * query that names a request id is answered once.
+ */
+class FuzzedInputTest {
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+
+    private static final int DOCUMENTS = 1500;
+    private static final int QUERIES = 500;
+    private static final Duration WAIT = Duration.ofSeconds(240);
+
+    private static final String[] HOSTILE = {
+        "\u0000", "\"", "\\", "\") or tenant != (\"", "' OR 1=1 --", "]]}}", "{\"$ne\":null}", "\uD800", "\uFFFF",
+        "😀", "\n\t\r", "null", "true", "1e309", "-0", "metadata[\"x\"] == 1", "a".repeat(600),
+    };
+
+    private final Random random = new Random(20261123);
+
+    private byte[] mutate(String valid) {
+        byte[] b = valid.getBytes(StandardCharsets.UTF_8);
+        switch (random.nextInt(12)) {
+            case 0 -> { // bit flips
+                for (int i = 0; i < 1 + random.nextInt(4); i++) {
+                    int at = random.nextInt(b.length);
+                    b[at] ^= (byte) (1 << random.nextInt(8));
+                }
+                return b;
+            }
+            case 1 -> { // truncation
+                return java.util.Arrays.copyOf(b, random.nextInt(b.length));
+            }
+            case 2 -> { // hostile string spliced in
+                int at = random.nextInt(valid.length());
+                return (valid.substring(0, at) + HOSTILE[random.nextInt(HOSTILE.length)] + valid.substring(at))
+                        .getBytes(StandardCharsets.UTF_8);
+            }
+            case 3 -> { // hostile string as a value
+                String hostile = Json.write(HOSTILE[random.nextInt(HOSTILE.length)]);
+                return valid.replace("\"text\": \"", "\"text\": \"" + hostile.substring(1, hostile.length() - 1))
+                        .getBytes(StandardCharsets.UTF_8);
+            }
+            case 4 -> { // deep nesting
+                int depth = 10 + random.nextInt(5000);
+                return ("{\"doc_id\":\"deep\",\"text\":\"t\",\"metadata\":" + "[".repeat(depth) + "]".repeat(depth) + "}")
+                        .getBytes(StandardCharsets.UTF_8);
+            }
+            case 5 -> { // duplicate keys
+                return valid.replaceFirst("\\{", "{\"doc_id\": \"dup\", ").getBytes(StandardCharsets.UTF_8);
+            }
+            case 6 -> { // wrong types
+                return valid.replaceFirst("\"tenant\": \"default\"", "\"tenant\": " + random.nextInt(9))
+                        .replaceFirst("\"text\": ", random.nextBoolean() ? "\"text\": 42, \"x\": " : "\"text\": ")
+                        .getBytes(StandardCharsets.UTF_8);
+            }
+            case 7 -> { // invalid UTF-8
+                byte[] out = java.util.Arrays.copyOf(b, b.length + 2);
+                out[b.length] = (byte) 0xC3;
+                out[b.length + 1] = (byte) 0x28;
+                return out;
+            }
+            case 8 -> { // tombstone
+                return null;
+            }
+            case 9 -> { // non-object JSON
+                return (random.nextBoolean() ? "[" + valid + "]" : "\"" + valid.length() + "\"").getBytes(StandardCharsets.UTF_8);
+            }
+            default -> { // valid
+                return b;
+            }
+        }
+    }
+
+    @Test
+    void mutatedInputNeverFailsTheJobAndEveryRecordIsProcessedOrDeadLettered(@InjectMiniCluster MiniCluster cluster)
+            throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        String docs = "fz-docs-" + run;
+        String queries = "fz-queries-" + run;
+        String responses = "fz-responses-" + run;
+        String dlq = "fz-dlq-" + run;
+        String collection = "fz_" + run;
+        List<String> corpus = Files.readAllLines(Path.of("..", "scripts", "sample", "corpus.jsonl")).subList(0, 300);
+
+        DocumentParser docParser = new DocumentParser(512 * 1024);
+        QueryParser queryParser = new QueryParser(512 * 1024, 5);
+        Set<String> expectDeadDocKeys = new HashSet<>();
+        Map<String, String> expectInMilvus = new LinkedHashMap<>(); // doc_id -> its last op
+        Set<String> expectAnswered = new HashSet<>();
+        int expectDeadQueries = 0;
+
+        try (KafkaTestSupport kafka = new KafkaTestSupport(TestServers.kafkaBootstrap());
+                MilvusStore milvus = new MilvusStore(new MilvusSettings(TestServers.milvusUri(), null, collection, 10_000, 10_000))) {
+            kafka.createTopics(2, docs, queries, responses, dlq);
+            Configuration conf = JobConfig.fromArgs(new String[] {
+                "--kafka.bootstrap-servers", TestServers.kafkaBootstrap(), "--kafka.group-id", "fz-" + run,
+                "--topic.documents", docs, "--topic.queries", queries, "--topic.responses", responses, "--topic.dlq", dlq,
+                "--milvus.uri", TestServers.milvusUri(), "--milvus.collection", collection,
+                "--model.cache-dir", TestServers.modelCache().toString(),
+                "--restart-strategy.type", "none",
+            });
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            env.setParallelism(2);
+            Pipeline.define(env, KafkaIO.sources(conf), KafkaIO.sinks(conf), JobSettings.from(conf));
+            JobClient job = env.executeAsync("fuzz");
+
+            for (int i = 0; i < DOCUMENTS; i++) {
+                JsonNode base = Json.mapper().readTree(corpus.get(i % corpus.size()));
+                ((com.fasterxml.jackson.databind.node.ObjectNode) base).put("doc_id", "fz-" + i)
+                        .put("text", base.get("text").asText().substring(0, Math.min(300, base.get("text").asText().length())));
+                String valid = base.toString().replace("\":\"", "\": \"").replace("\",\"", "\", \"");
+                byte[] value = mutate(valid);
+                String key = "fz-key-" + i;
+                try {
+                    DocumentEvent e = docParser.parse(value);
+                    expectInMilvus.put(e.docId(), e.op() == Op.DELETE ? "delete" : "upsert");
+                } catch (InvalidInputException e) {
+                    expectDeadDocKeys.add(key);
+                }
+                kafka.sendBytes(docs, key.getBytes(StandardCharsets.UTF_8), value);
+            }
+            for (int i = 0; i < QUERIES; i++) {
+                String id = "fq-" + i;
+                String valid = "{\"request_id\": \"" + id + "\", \"text\": \"how to open a file\", \"top_k\": 3, "
+                        + "\"tenant\": \"default\", \"filter\": {\"kind\": [\"function\"]}}";
+                byte[] value = mutate(valid);
+                byte[] key = id.getBytes(StandardCharsets.UTF_8);
+                try {
+                    expectAnswered.add(queryParser.parse(key, value).requestId());
+                } catch (InvalidInputException e) {
+                    expectDeadQueries++;
+                    if (e.requestId() != null) {
+                        expectAnswered.add(e.requestId());
+                    }
+                }
+                kafka.sendBytes(queries, key, value);
+            }
+            assertThat(expectDeadDocKeys.size()).as("mutations that break documents").isBetween(DOCUMENTS / 3, DOCUMENTS - 100);
+
+            int expectedDead = expectDeadDocKeys.size() + expectDeadQueries;
+            List<ConsumerRecord<String, String>> dead = kafka.readUntil(dlq, rs -> rs.size() >= expectedDead, WAIT);
+            Set<String> deadDocKeys = dead.stream().filter(r -> r.value().contains("\"source_topic\":\"" + docs + "\""))
+                    .map(ConsumerRecord::key).collect(Collectors.toSet());
+            assertThat(deadDocKeys).isEqualTo(expectDeadDocKeys);
+            assertThat(dead).hasSize(expectedDead);
+            for (ConsumerRecord<String, String> r : dead) {
+                assertThat(Json.parse(r.value()).get("error").get("message").asText()).isNotBlank();
+            }
+
+            List<ConsumerRecord<String, String>> answers = kafka.readUntil(responses,
+                    rs -> rs.stream().map(ConsumerRecord::key).collect(Collectors.toSet()).containsAll(expectAnswered), WAIT);
+            Map<String, Long> perId = answers.stream().collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
+            assertThat(perId.keySet()).containsAll(expectAnswered);
+
+            List<String> upserted = expectInMilvus.entrySet().stream().filter(e -> e.getValue().equals("upsert"))
+                    .map(Map.Entry::getKey).toList();
+            awaitInMilvus(milvus, upserted);
+            assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
+            job.cancel().get();
+        }
+    }
+
+    private static void awaitInMilvus(MilvusStore milvus, List<String> docIds) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        Set<String> missing = new HashSet<>(docIds);
+        while (System.nanoTime() < deadline && !missing.isEmpty()) {
+            try {
+                for (Map<String, Object> r : milvus.query("chunk_index == 0", List.of("doc_id"))) {
+                    missing.remove((String) r.get("doc_id"));
+                }
+            } catch (RuntimeException e) {
+                // no collection before the first write
+            }
+            if (!missing.isEmpty()) {
+                Thread.sleep(500);
+            }
+        }
+        assertThat(missing).as("valid documents missing from Milvus").isEmpty();
+    }
+}
