@@ -4,7 +4,8 @@ import dev.embedstream.jobs.operators.ChunkDocuments;
 import dev.embedstream.jobs.operators.DeadLetters;
 import dev.embedstream.jobs.operators.DedupDocuments;
 import dev.embedstream.jobs.operators.DedupQueries;
-import dev.embedstream.jobs.operators.EmbedBatcher;
+import dev.embedstream.jobs.operators.EmbedDocuments;
+import dev.embedstream.jobs.operators.EmbedQueries;
 import dev.embedstream.jobs.operators.EmbedderFactory;
 import dev.embedstream.jobs.operators.MilvusSink;
 import dev.embedstream.jobs.operators.ParseDocuments;
@@ -30,10 +31,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * across versions.
  *
  * <pre>
- * documents -> parse -> keyBy doc_id -> dedup -> chunk ───────────────────┐
- * queries   -> parse (bad: DLQ + error; late: expired) -> keyBy request_id  │
- *              -> dedup (repeats: to the reply cache) ───────────────────────┴> embed-batcher -> milvus-upsert
- *                   └(queries)> search-milvus -> keyBy request_id -> reply-cache -> responses
+ * documents -> parse -> keyBy doc_id -> dedup -> chunk -> embed-documents -> milvus-upsert
+ * queries   -> parse (bad: DLQ + error; late: expired) -> keyBy request_id -> dedup (repeats ─┐)
+ *              -> embed-queries -> search-milvus -> keyBy request_id -> reply-cache <─────────┘ -> responses
  * </pre>
  */
 public final class Pipeline {
@@ -72,18 +72,23 @@ public final class Pipeline {
                 .name("dedup-queries").uid("dedup-queries");
 
         SingleOutputStreamOperator<ChunkTask> embedded = chunks
-                .connect(firstAsks)
-                .transform("embed-batcher", TypeInformation.of(ChunkTask.class), new EmbedBatcher(settings, embedder))
-                .uid("embed-batcher");
-
+                .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings, embedder))
+                .uid("embed-documents");
         embedded.sinkTo(new MilvusSink(settings)).name("milvus-upsert").uid("milvus-upsert");
 
+        // Queries embed in their own task: a document backlog, or Milvus writes stalled by an
+        // outage, must never hold a query back.
+        SingleOutputStreamOperator<QueryTask> embeddedQueries = firstAsks
+                .transform("embed-queries", TypeInformation.of(QueryTask.class), new EmbedQueries(settings, embedder))
+                .uid("embed-queries")
+                .disableChaining();
+
         DataStream<Reply> answers = AsyncDataStream
-                .unorderedWait(embedded.getSideOutput(EmbedBatcher.QUERIES), new SearchMilvus(settings),
+                .unorderedWait(embeddedQueries, new SearchMilvus(settings),
                         settings.searchTimeoutMs(), TimeUnit.MILLISECONDS, settings.maxInFlight())
                 .name("search-milvus").uid("search-milvus");
 
-        answers.union(queries.getSideOutput(Replies.TAG), embedded.getSideOutput(Replies.TAG))
+        answers.union(queries.getSideOutput(Replies.TAG), embeddedQueries.getSideOutput(Replies.TAG))
                 .keyBy(Reply::requestId)
                 .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::requestId))
                 .process(new ReplyCache(settings.queryDedupTtlMs()))

@@ -32,7 +32,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private final JobSettings settings;
     private transient MilvusStore store;
     private transient ThreadPoolExecutor executor;
-    private transient boolean collectionReady;
+    private transient volatile boolean collectionReady;
     private transient Counter answered;
     private transient Counter failed;
     private transient Histogram searchMillis;
@@ -78,6 +78,8 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             long done = System.currentTimeMillis();
             if (error != null) {
                 failed.inc();
+                // A restarted Milvus has the collection but not loaded: load it again on the next search.
+                collectionReady = false;
                 Throwable cause = error.getCause() != null ? error.getCause() : error;
                 result.complete(List.of(Replies.error(q, "search_failed", "Milvus search failed: " + cause.getMessage(), done)));
             } else {

@@ -1,0 +1,228 @@
+package dev.embedstream.jobs.operators;
+
+import dev.embedstream.common.cache.RedisEmbeddingCache;
+import dev.embedstream.common.model.Op;
+import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.types.ChunkTask;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+
+/**
+ * Embeds document chunks in micro-batches. A batch is the oldest waiting chunk plus the buffered
+ * chunks closest to it in token length, up to the padded-token target of
+ * {@link BatchSizeController} (fitted to measured cost, capped by {@code batch.latency-target})
+ * and {@code batch.max-size}. It runs when the waiting chunks fill a batch, when the oldest has
+ * waited {@code batch.documents.max-wait}, or when the lane holds {@code batch.max-buffered}
+ * chunks; at most one batch runs per incoming chunk. Chunks leave in arrival order (deletes in
+ * place) once everything before them is embedded. Queries have their own operator
+ * ({@link EmbedQueries}) and task, so documents never hold them back.
+ *
+ * <p>Nothing buffered is lost: the lane (with any vectors already computed) is kept in operator
+ * state at each checkpoint, so a barrier costs no model work. After a restore at the same
+ * parallelism each subtask gets its own lane back; when scaling in (2 -> 1) the lanes merge in one
+ * subtask, which finishes them before anything new.
+ */
+public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
+        implements OneInputStreamOperator<ChunkTask, ChunkTask>, BoundedOneInput {
+
+    /** A buffered chunk, its arrival time, and its vector once embedded. */
+    private static final class Slot {
+        final ChunkTask task;
+        final long arrivedMs;
+        float[] vector;
+
+        Slot(ChunkTask task, long arrivedMs) {
+            this.task = task;
+            this.arrivedMs = arrivedMs;
+        }
+
+        boolean ready() {
+            return task.op() != Op.UPSERT || vector != null;
+        }
+    }
+
+    private final JobSettings settings;
+    private final EmbedderFactory embedderFactory;
+
+    private transient BatchEmbedder model;
+    private transient BatchSizeController controller;
+    private transient ArrayDeque<Slot> docs;
+    private transient ListState<ChunkTask> laneState;
+    private transient int waitingDocs;
+    private transient long waitingTokens;
+    private transient boolean docTimerPending;
+    private transient Histogram batchWaitMillis;
+
+    public EmbedDocuments(JobSettings settings, EmbedderFactory embedderFactory) {
+        this.settings = settings;
+        this.embedderFactory = embedderFactory;
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        laneState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("document-lane", TypeInformation.of(ChunkTask.class)));
+        docs = new ArrayDeque<>();
+        for (ChunkTask restored : laneState.get()) {
+            Slot slot = new Slot(restored.withVector(null),
+                    getProcessingTimeService().getCurrentProcessingTime());
+            slot.vector = restored.vector();
+            docs.add(slot);
+            if (!slot.ready()) {
+                waitingDocs++;
+                waitingTokens += slot.task.tokens();
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        List<ChunkTask> lane = new ArrayList<>(docs.size());
+        for (Slot s : docs) {
+            lane.add(s.vector == null ? s.task : s.task.withVector(s.vector));
+        }
+        laneState.update(lane);
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        controller = new BatchSizeController(settings.modelMaxTokens(), settings.batchMaxTokens(),
+                settings.batchLatencyTargetMs());
+        var group = getMetricGroup().addGroup("embedstream");
+        model = new BatchEmbedder(settings, embedderFactory, group, controller::record);
+        batchWaitMillis = group.histogram("batchWaitMillis", new DescriptiveStatisticsHistogram(1000));
+        group.gauge("documentLaneDepth", () -> docs.size());
+        group.gauge("batchTokenTarget", () -> controller.targetTokens());
+        armDocTimer(); // a restored lane resumes on its own
+    }
+
+    private long now() {
+        return getProcessingTimeService().getCurrentProcessingTime();
+    }
+
+    @Override
+    public void processElement(StreamRecord<ChunkTask> element) {
+        Slot slot = new Slot(element.getValue(), now());
+        docs.add(slot);
+        if (!slot.ready()) {
+            waitingDocs++;
+            waitingTokens += slot.task.tokens();
+        }
+        if (waitingDocs >= settings.batchMaxSize()
+                || waitingTokens >= controller.targetTokens()
+                || docs.size() >= settings.batchMaxBuffered()) {
+            runDocumentBatch();
+        }
+        emitReadyDocuments();
+        armDocTimer();
+    }
+
+    private void armDocTimer() {
+        if (docTimerPending || waitingDocs == 0) {
+            return;
+        }
+        docTimerPending = true;
+        long oldest = docs.stream().filter(s -> !s.ready()).mapToLong(s -> s.arrivedMs).min().orElse(now());
+        getProcessingTimeService().registerTimer(oldest + settings.batchDocMaxWaitMs(), t -> {
+            docTimerPending = false;
+            runDocumentBatch();
+            emitReadyDocuments();
+            armDocTimer();
+        });
+    }
+
+    /**
+     * Embeds one document batch: the oldest waiting chunk and those closest to it in length, up
+     * to the token target.
+     */
+    private void runDocumentBatch() {
+        if (waitingDocs == 0) {
+            return;
+        }
+        List<Slot> waiting = new ArrayList<>(waitingDocs);
+        for (Slot s : docs) {
+            if (!s.ready()) {
+                waiting.add(s);
+            }
+        }
+        Slot oldest = waiting.get(0);
+        int anchor = oldest.task.tokens();
+        waiting.sort(Comparator.comparingInt(s -> Math.abs(s.task.tokens() - anchor)));
+        List<Slot> batch = new ArrayList<>();
+        int longest = 0;
+        for (Slot s : waiting) {
+            int t = Math.min(s.task.tokens(), settings.modelMaxTokens());
+            int longer = Math.max(longest, t);
+            if (!batch.isEmpty() && (batch.size() >= settings.batchMaxSize()
+                    || (long) longer * (batch.size() + 1) > controller.targetTokens())) {
+                break;
+            }
+            batch.add(s);
+            longest = longer;
+        }
+        long now = now();
+        List<RedisEmbeddingCache.Key> keys = new ArrayList<>(batch.size());
+        List<Integer> tokens = new ArrayList<>(batch.size());
+        for (Slot s : batch) {
+            keys.add(new RedisEmbeddingCache.Key(s.task.tenant(), s.task.text()));
+            tokens.add(s.task.tokens());
+            batchWaitMillis.update(now - s.arrivedMs);
+        }
+        float[][] vectors = model.embed(keys, tokens);
+        for (int i = 0; i < batch.size(); i++) {
+            Slot s = batch.get(i);
+            s.vector = vectors[i];
+            waitingDocs--;
+            waitingTokens -= s.task.tokens();
+        }
+    }
+
+    private void emitReadyDocuments() {
+        while (!docs.isEmpty() && docs.peekFirst().ready()) {
+            Slot s = docs.pollFirst();
+            output.collect(new StreamRecord<>(s.vector == null ? s.task : s.task.withVector(s.vector)));
+        }
+    }
+
+    private void flushAllDocuments() {
+        while (waitingDocs > 0) {
+            runDocumentBatch();
+        }
+        emitReadyDocuments();
+    }
+
+    @Override
+    public void endInput() {
+        flushAllDocuments();
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flushAllDocuments();
+        super.finish();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (model != null) {
+            model.close();
+        }
+        super.close();
+    }
+}
