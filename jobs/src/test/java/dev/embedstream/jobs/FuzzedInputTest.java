@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.embedstream.common.json.Json;
-import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.model.DocumentEvent;
 import dev.embedstream.common.model.Op;
@@ -12,27 +11,19 @@ import dev.embedstream.common.testing.TestServers;
 import dev.embedstream.common.validation.DocumentParser;
 import dev.embedstream.common.validation.InvalidInputException;
 import dev.embedstream.common.validation.QueryParser;
-import dev.embedstream.jobs.io.KafkaIO;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.UUID;
 import java.util.stream.Collectors;
 import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -119,13 +110,8 @@ class FuzzedInputTest {
     @Test
     void mutatedInputNeverFailsTheJobAndEveryRecordIsProcessedOrDeadLettered(@InjectMiniCluster MiniCluster cluster)
             throws Exception {
-        String run = UUID.randomUUID().toString().substring(0, 8);
-        String docs = "fz-docs-" + run;
-        String queries = "fz-queries-" + run;
-        String responses = "fz-responses-" + run;
-        String dlq = "fz-dlq-" + run;
-        String collection = "fz_" + run;
-        List<String> corpus = Files.readAllLines(Path.of("..", "scripts", "sample", "corpus.jsonl")).subList(0, 300);
+        TestJob test = new TestJob("fz");
+        List<String> corpus = TestJob.corpus().subList(0, 300).stream().map(JsonNode::toString).toList();
 
         DocumentParser docParser = new DocumentParser(512 * 1024);
         QueryParser queryParser = new QueryParser(512 * 1024, 5);
@@ -135,19 +121,9 @@ class FuzzedInputTest {
         int expectDeadQueries = 0;
 
         try (KafkaTestSupport kafka = new KafkaTestSupport(TestServers.kafkaBootstrap());
-                MilvusStore milvus = new MilvusStore(new MilvusSettings(TestServers.milvusUri(), null, collection, 10_000, 10_000))) {
-            kafka.createTopics(2, docs, queries, responses, dlq);
-            Configuration conf = JobConfig.fromArgs(new String[] {
-                "--kafka.bootstrap-servers", TestServers.kafkaBootstrap(), "--kafka.group-id", "fz-" + run,
-                "--topic.documents", docs, "--topic.queries", queries, "--topic.responses", responses, "--topic.dlq", dlq,
-                "--milvus.uri", TestServers.milvusUri(), "--milvus.collection", collection,
-                "--model.cache-dir", TestServers.modelCache().toString(),
-                "--restart-strategy.type", "none",
-            });
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            env.setParallelism(2);
-            Pipeline.define(env, KafkaIO.sources(conf), KafkaIO.sinks(conf), JobSettings.from(conf));
-            JobClient job = env.executeAsync("fuzz");
+                MilvusStore milvus = test.milvus()) {
+            test.createTopics(kafka);
+            JobClient job = test.start("--restart-strategy.type", "none");
 
             for (int i = 0; i < DOCUMENTS; i++) {
                 JsonNode base = Json.mapper().readTree(corpus.get(i % corpus.size()));
@@ -162,7 +138,7 @@ class FuzzedInputTest {
                 } catch (InvalidInputException e) {
                     expectDeadDocKeys.add(key);
                 }
-                kafka.sendBytes(docs, key.getBytes(StandardCharsets.UTF_8), value);
+                kafka.sendBytes(test.documents, key.getBytes(StandardCharsets.UTF_8), value);
             }
             for (int i = 0; i < QUERIES; i++) {
                 String id = "fq-" + i;
@@ -178,13 +154,13 @@ class FuzzedInputTest {
                         expectAnswered.add(e.requestId());
                     }
                 }
-                kafka.sendBytes(queries, key, value);
+                kafka.sendBytes(test.queries, key, value);
             }
             assertThat(expectDeadDocKeys.size()).as("mutations that break documents").isBetween(DOCUMENTS / 3, DOCUMENTS - 100);
 
             int expectedDead = expectDeadDocKeys.size() + expectDeadQueries;
-            List<ConsumerRecord<String, String>> dead = kafka.readUntil(dlq, rs -> rs.size() >= expectedDead, WAIT);
-            Set<String> deadDocKeys = dead.stream().filter(r -> r.value().contains("\"source_topic\":\"" + docs + "\""))
+            List<ConsumerRecord<String, String>> dead = kafka.readUntil(test.deadLetters, rs -> rs.size() >= expectedDead, WAIT);
+            Set<String> deadDocKeys = dead.stream().filter(r -> r.value().contains("\"source_topic\":\"" + test.documents + "\""))
                     .map(ConsumerRecord::key).collect(Collectors.toSet());
             assertThat(deadDocKeys).isEqualTo(expectDeadDocKeys);
             assertThat(dead).hasSize(expectedDead);
@@ -192,7 +168,7 @@ class FuzzedInputTest {
                 assertThat(Json.parse(r.value()).get("error").get("message").asText()).isNotBlank();
             }
 
-            List<ConsumerRecord<String, String>> answers = kafka.readUntil(responses,
+            List<ConsumerRecord<String, String>> answers = kafka.readUntil(test.responses,
                     rs -> rs.stream().map(ConsumerRecord::key).collect(Collectors.toSet()).containsAll(expectAnswered), WAIT);
             Map<String, Long> perId = answers.stream().collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
             assertThat(perId.keySet()).containsAll(expectAnswered);

@@ -2,18 +2,12 @@ package dev.embedstream.jobs.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.embedstream.common.embed.Embedder;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.common.testing.TestServers;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.TestSettings;
 import dev.embedstream.jobs.types.ChunkTask;
-import dev.embedstream.jobs.types.QueryTask;
-import dev.embedstream.jobs.types.Reply;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.stream.Collectors;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
@@ -25,34 +19,13 @@ import org.junit.jupiter.api.Test;
 /** The document embedder in Flink's operator harness, with a fake model that records its batches. */
 class EmbedDocumentsTest {
 
-    /** Batches the fake model saw, in order; static because the factory is serialized. */
-    static final List<List<String>> CALLS = Collections.synchronizedList(new ArrayList<>());
 
-    static final class RecordingEmbedder implements Embedder {
-        @Override
-        public float[][] embed(List<String> texts) {
-            CALLS.add(List.copyOf(texts));
-            float[][] out = new float[texts.size()][];
-            for (int i = 0; i < texts.size(); i++) {
-                out[i] = new float[] {texts.get(i).length(), 1};
-            }
-            return out;
-        }
-
-        @Override
-        public String fingerprint() {
-            return "recording";
-        }
-
-        @Override
-        public void close() {}
-    }
 
     private OneInputStreamOperatorTestHarness<ChunkTask, ChunkTask> harness;
 
     @BeforeEach
     void setUp() throws Exception {
-        CALLS.clear();
+        RecordingEmbedder.reset();
         harness = open(null);
     }
 
@@ -94,7 +67,7 @@ class EmbedDocumentsTest {
             harness.processElement(new StreamRecord<>(chunk("d" + i, "text " + i)));
         }
         assertThat(emitted()).hasSize(4).allSatisfy(c -> assertThat(c.vector()).isNotNull());
-        assertThat(CALLS).hasSize(1);
+        assertThat(RecordingEmbedder.CALLS).hasSize(1);
     }
 
     @Test
@@ -112,7 +85,7 @@ class EmbedDocumentsTest {
         for (int i = 0; i < 4; i++) {
             harness.processElement(new StreamRecord<>(chunk("d" + i, "same text")));
         }
-        assertThat(CALLS).containsExactly(List.of("same text"));
+        assertThat(RecordingEmbedder.CALLS).containsExactly(List.of("same text"));
         assertThat(emitted()).hasSize(4).allSatisfy(c -> assertThat(c.vector()).containsExactly(9f, 1f));
     }
 
@@ -123,7 +96,7 @@ class EmbedDocumentsTest {
         harness.processElement(new StreamRecord<>(chunk("c", "tiny")));
         harness.processElement(new StreamRecord<>(chunk("d", "medium text")));
         harness.endInput();
-        assertThat(CALLS).containsExactly(List.of("tiny", "medium text", "a fairly long text here"));
+        assertThat(RecordingEmbedder.CALLS).containsExactly(List.of("tiny", "medium text", "a fairly long text here"));
         assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("a", "b", "c", "d");
         assertThat(emitted().get(1).op()).isEqualTo(Op.DELETE);
     }
@@ -134,7 +107,7 @@ class EmbedDocumentsTest {
         harness.processElement(new StreamRecord<>(chunk("d2", "two")));
         harness.prepareSnapshotPreBarrier(1);
         OperatorSubtaskState snapshot = harness.snapshot(1, 1);
-        assertThat(CALLS).as("no model work at the barrier").isEmpty();
+        assertThat(RecordingEmbedder.CALLS).as("no model work at the barrier").isEmpty();
         assertThat(emitted()).isEmpty();
 
         // The job fails; the restored operator still holds both chunks and finishes them.
@@ -178,9 +151,9 @@ class EmbedDocumentsTest {
         harness = open(null, TestSettings.with("batch.max-size", "2", "batch.max-buffered", "4",
                 "batch.documents.max-wait", "10s"));
         for (int i = 0; i < 20; i++) {
-            int before = CALLS.size();
+            int before = RecordingEmbedder.CALLS.size();
             harness.processElement(new StreamRecord<>(chunk("d" + i, "chunk number " + i)));
-            assertThat(CALLS.size() - before).isLessThanOrEqualTo(1);
+            assertThat(RecordingEmbedder.CALLS.size() - before).isLessThanOrEqualTo(1);
         }
         harness.endInput();
         assertThat(emitted()).extracting(ChunkTask::docId).startsWith("d0", "d1", "d2").hasSize(20).endsWith("d19");
@@ -199,8 +172,8 @@ class EmbedDocumentsTest {
         // Lane full at 5: the batch is the oldest (long1) with the closest in length (long2); a
         // third 102-token row would pass the 256-token target.
         harness.processElement(new StreamRecord<>(chunk("short3", "mini")));
-        assertThat(CALLS).hasSize(1);
-        assertThat(CALLS.get(0)).containsExactlyInAnyOrder("x".repeat(400), "y".repeat(396));
+        assertThat(RecordingEmbedder.CALLS).hasSize(1);
+        assertThat(RecordingEmbedder.CALLS.get(0)).containsExactlyInAnyOrder("x".repeat(400), "y".repeat(396));
         assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("long1");
     }
 
@@ -213,14 +186,14 @@ class EmbedDocumentsTest {
         first.processElement(new StreamRecord<>(chunk("b", "cached two " + unique)));
         List<ChunkTask> computed = first.extractOutputValues();
         first.close();
-        assertThat(CALLS).hasSize(1);
+        assertThat(RecordingEmbedder.CALLS).hasSize(1);
 
         var second = open(null, withRedis);
         second.processElement(new StreamRecord<>(chunk("a", "cached one " + unique)));
         second.processElement(new StreamRecord<>(chunk("b", "cached two " + unique)));
         List<ChunkTask> cached = second.extractOutputValues();
         second.close();
-        assertThat(CALLS).as("model calls").hasSize(1);
+        assertThat(RecordingEmbedder.CALLS).as("model calls").hasSize(1);
         assertThat(cached.get(0).vector()).containsExactly(computed.get(0).vector());
         assertThat(cached.get(1).vector()).containsExactly(computed.get(1).vector());
     }

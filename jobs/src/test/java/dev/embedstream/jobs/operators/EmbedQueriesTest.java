@@ -2,12 +2,9 @@ package dev.embedstream.jobs.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.embedstream.common.embed.Embedder;
 import dev.embedstream.jobs.TestSettings;
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
@@ -18,40 +15,15 @@ import org.junit.jupiter.api.Test;
 /** The query embedder in Flink's operator harness, with a fake model. */
 class EmbedQueriesTest {
 
-    static final List<List<String>> CALLS = Collections.synchronizedList(new ArrayList<>());
-    static volatile boolean fail;
 
-    static final class FakeEmbedder implements Embedder {
-        @Override
-        public float[][] embed(List<String> texts) {
-            CALLS.add(List.copyOf(texts));
-            if (fail) {
-                throw new IllegalStateException("model exploded");
-            }
-            float[][] out = new float[texts.size()][];
-            for (int i = 0; i < texts.size(); i++) {
-                out[i] = new float[] {texts.get(i).length(), 1};
-            }
-            return out;
-        }
-
-        @Override
-        public String fingerprint() {
-            return "fake";
-        }
-
-        @Override
-        public void close() {}
-    }
 
     private OneInputStreamOperatorTestHarness<QueryTask, QueryTask> harness;
 
     @BeforeEach
     void setUp() throws Exception {
-        CALLS.clear();
-        fail = false;
+        RecordingEmbedder.reset();
         harness = new OneInputStreamOperatorTestHarness<>(new EmbedQueries(
-                TestSettings.with("batch.max-size", "3", "batch.queries.max-wait", "5ms"), FakeEmbedder::new));
+                TestSettings.with("batch.max-size", "3", "batch.queries.max-wait", "5ms"), RecordingEmbedder::new));
         harness.setup();
         harness.open();
     }
@@ -78,7 +50,7 @@ class EmbedQueriesTest {
         harness.setProcessingTime(5);
         assertThat(harness.extractOutputValues()).extracting(QueryTask::requestId).containsExactly("a", "b");
         assertThat(harness.extractOutputValues()).allSatisfy(q -> assertThat(q.vector()).isNotNull());
-        assertThat(CALLS).hasSize(1);
+        assertThat(RecordingEmbedder.CALLS).hasSize(1);
     }
 
     @Test
@@ -93,14 +65,14 @@ class EmbedQueriesTest {
     void expiredQueryIsAnsweredExpiredWithoutModelWork() throws Exception {
         harness.processElement(new StreamRecord<>(query("late", 1)));
         harness.prepareSnapshotPreBarrier(1);
-        assertThat(CALLS).isEmpty();
+        assertThat(RecordingEmbedder.CALLS).isEmpty();
         assertThat(replies()).extracting(Reply::requestId, Reply::status)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("late", "expired"));
     }
 
     @Test
     void modelFailureGivesErrorResponsesNotAFailedJob() throws Exception {
-        fail = true;
+        RecordingEmbedder.failing = true;
         harness.processElement(new StreamRecord<>(query("q1", 0)));
         harness.prepareSnapshotPreBarrier(1);
         assertThat(harness.extractOutputValues()).isEmpty();

@@ -1,0 +1,42 @@
+package dev.embedstream.jobs.operators;
+
+import dev.embedstream.common.embed.Embedder;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A fake model for operator harness tests: records every batch it is given and returns the
+ * vector (text length, 1). Static because the operator serializes its factory.
+ */
+final class RecordingEmbedder implements Embedder {
+
+    static final List<List<String>> CALLS = Collections.synchronizedList(new ArrayList<>());
+    static volatile boolean failing;
+
+    static void reset() {
+        CALLS.clear();
+        failing = false;
+    }
+
+    @Override
+    public float[][] embed(List<String> texts) {
+        CALLS.add(List.copyOf(texts));
+        if (failing) {
+            throw new IllegalStateException("model exploded");
+        }
+        float[][] out = new float[texts.size()][];
+        for (int i = 0; i < texts.size(); i++) {
+            out[i] = new float[] {texts.get(i).length(), 1};
+        }
+        return out;
+    }
+
+    @Override
+    public String fingerprint() {
+        return "recording";
+    }
+
+    @Override
+    public void close() {}
+}
