@@ -4,12 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.embedstream.common.json.Json;
-import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.testing.TestServers;
-import dev.embedstream.jobs.io.KafkaIO;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,13 +13,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -42,11 +34,11 @@ class EndToEndPipelineTest {
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
 
     private static final Duration WAIT = Duration.ofSeconds(120);
-    private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
-    private static final String DOCS = "docs-" + RUN;
-    private static final String QUERIES = "queries-" + RUN;
-    private static final String RESPONSES = "responses-" + RUN;
-    private static final String DLQ = "dlq-" + RUN;
+    private static final TestJob TEST = new TestJob("e2e");
+    private static final String DOCS = TEST.documents;
+    private static final String QUERIES = TEST.queries;
+    private static final String RESPONSES = TEST.responses;
+    private static final String DLQ = TEST.deadLetters;
 
     private static KafkaTestSupport kafka;
     private static MilvusStore milvus;
@@ -56,29 +48,10 @@ class EndToEndPipelineTest {
     @BeforeAll
     static void startJob() throws Exception {
         kafka = new KafkaTestSupport(TestServers.kafkaBootstrap());
-        kafka.createTopics(2, DOCS, QUERIES, RESPONSES, DLQ);
-        String collection = "e2e_" + RUN;
-        milvus = new MilvusStore(new MilvusSettings(TestServers.milvusUri(), null, collection, 10_000, 10_000));
-
-        Configuration conf = JobConfig.fromArgs(new String[] {
-            "--kafka.bootstrap-servers", TestServers.kafkaBootstrap(),
-            "--kafka.group-id", "e2e-" + RUN,
-            "--topic.documents", DOCS, "--topic.queries", QUERIES,
-            "--topic.responses", RESPONSES, "--topic.dlq", DLQ,
-            "--milvus.uri", TestServers.milvusUri(), "--milvus.collection", collection,
-            "--model.cache-dir", TestServers.modelCache().toString(),
-            "--redis.uri", TestServers.redisUri(),
-            "--checkpoint.interval", "2s",
-        });
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(2);
-        Pipeline.define(env, KafkaIO.sources(conf), KafkaIO.sinks(conf), JobSettings.from(conf));
-        job = env.executeAsync("embedstream-e2e");
-
-        corpus = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("..", "scripts", "sample", "corpus.jsonl"))) {
-            corpus.add(Json.mapper().readTree(line));
-        }
+        TEST.createTopics(kafka);
+        milvus = TEST.milvus();
+        job = TEST.start("--redis.uri", TestServers.redisUri(), "--checkpoint.interval", "2s");
+        corpus = TestJob.corpus();
     }
 
     @AfterAll
@@ -105,8 +78,7 @@ class EndToEndPipelineTest {
         kafka.send(DOCS, "bad-json", "{not json");
         kafka.send(DOCS, "no-text", "{\"doc_id\":\"no-text\"}");
 
-        awaitTrue("every document has chunk 0 in Milvus",
-                () -> milvus.count("chunk_index == 0") == docs.size() + 1);
+        TestJob.awaitTrue(() -> milvus.count("chunk_index == 0") == docs.size() + 1, WAIT);
         String longId = longDoc.get("doc_id").asText();
         long longChunks = milvus.count("doc_id == " + Json.write(longId));
         assertThat(longChunks).as("chunks of the long document").isGreaterThan(1);
@@ -122,8 +94,8 @@ class EndToEndPipelineTest {
         // Delete another one.
         String deletedId = docs.get(1).get("doc_id").asText();
         kafka.send(DOCS, deletedId, "{\"doc_id\":" + Json.write(deletedId) + ",\"op\":\"delete\"}");
-        awaitTrue("long document re-chunked to one chunk", () -> milvus.count("doc_id == " + Json.write(longId)) == 1);
-        awaitTrue("deleted document gone", () -> milvus.count("doc_id == " + Json.write(deletedId)) == 0);
+        TestJob.awaitTrue(() -> milvus.count("doc_id == " + Json.write(longId)) == 1, WAIT);
+        TestJob.awaitTrue(() -> milvus.count("doc_id == " + Json.write(deletedId)) == 0, WAIT);
         assertThat(milvus.query("doc_id == " + Json.write(longId), List.of("text")).get(0).get("text"))
                 .isEqualTo("Now a short replacement text.");
 
@@ -212,20 +184,5 @@ class EndToEndPipelineTest {
         List<String> ids = new ArrayList<>();
         response.get("hits").forEach(h -> ids.add(h.get("doc_id").asText()));
         return ids;
-    }
-
-    private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                if (condition.getAsBoolean()) {
-                    return;
-                }
-            } catch (RuntimeException e) {
-                // the collection may not exist before the first write
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("timed out waiting until " + what);
     }
 }

@@ -102,11 +102,16 @@ final class TestJob {
         }
     }
 
+    /** Polls until the condition holds; a condition that throws (no collection yet) counts as false. */
     static void awaitTrue(BooleanSupplier condition, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (condition.getAsBoolean()) {
-                return;
+            try {
+                if (condition.getAsBoolean()) {
+                    return;
+                }
+            } catch (RuntimeException notYet) {
+                // e.g. the collection appears with the first write
             }
             Thread.sleep(250);
         }

@@ -1,6 +1,5 @@
 package dev.embedstream.common.model;
 
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,9 +21,4 @@ public record Query(
         return deadlineMs != null && nowMs > deadlineMs;
     }
 
-    /** Values of an "in" filter, or null when {@code field} is an equality filter. */
-    @SuppressWarnings("unchecked")
-    public static List<Object> inValues(Object filterValue) {
-        return filterValue instanceof List<?> list ? (List<Object>) list : null;
-    }
 }

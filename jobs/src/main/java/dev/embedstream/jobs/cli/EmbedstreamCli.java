@@ -2,7 +2,9 @@ package dev.embedstream.jobs.cli;
 
 import dev.embedstream.common.Defaults;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,7 +34,7 @@ public final class EmbedstreamCli {
     String responsesTopic;
 
     @Option(names = "--kafka-property", paramLabel = "KEY=VALUE", description = "Extra Kafka client property (repeatable), e.g. security.protocol=SASL_SSL.")
-    java.util.Map<String, String> kafkaProperties = new java.util.HashMap<>();
+    Map<String, String> kafkaProperties = new HashMap<>();
 
     Properties kafkaProps() {
         Properties p = new Properties();

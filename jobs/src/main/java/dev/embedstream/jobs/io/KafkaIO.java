@@ -8,7 +8,6 @@ import dev.embedstream.jobs.types.KafkaRecord;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -63,9 +62,9 @@ public final class KafkaIO {
                 .build();
     }
 
-    static Properties passthrough(ReadableConfig conf) {
+    static Properties passthrough(Configuration conf) {
         Properties props = new Properties();
-        for (Map.Entry<String, String> e : ((Configuration) conf).toMap().entrySet()) {
+        for (Map.Entry<String, String> e : conf.toMap().entrySet()) {
             if (e.getKey().startsWith(PASSTHROUGH_PREFIX)) {
                 props.setProperty(e.getKey().substring(PASSTHROUGH_PREFIX.length()), e.getValue());
             }

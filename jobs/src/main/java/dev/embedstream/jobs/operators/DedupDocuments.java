@@ -2,11 +2,8 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.types.DocumentChange;
-import java.time.Duration;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
@@ -28,12 +25,7 @@ public class DedupDocuments extends KeyedProcessFunction<String, DocumentChange,
 
     @Override
     public void open(OpenContext ctx) {
-        ValueStateDescriptor<String> desc = new ValueStateDescriptor<>("content-hash", String.class);
-        desc.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofMillis(ttlMs))
-                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                .build());
-        lastHash = getRuntimeContext().getState(desc);
+        lastHash = getRuntimeContext().getState(TtlState.value("content-hash", String.class, ttlMs));
         dropped = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("dedupDropped");
     }
 

@@ -1,11 +1,8 @@
 package dev.embedstream.jobs.operators;
 
 import dev.embedstream.jobs.types.QueryTask;
-import java.time.Duration;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
@@ -29,9 +26,7 @@ public class DedupQueries extends KeyedProcessFunction<String, QueryTask, QueryT
 
     @Override
     public void open(OpenContext ctx) {
-        ValueStateDescriptor<Boolean> desc = new ValueStateDescriptor<>("seen", Boolean.class);
-        desc.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofMillis(ttlMs)).build());
-        seen = getRuntimeContext().getState(desc);
+        seen = getRuntimeContext().getState(TtlState.value("seen", Boolean.class, ttlMs));
         repeats = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("queriesDeduplicated");
     }
 

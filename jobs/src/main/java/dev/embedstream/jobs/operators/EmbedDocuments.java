@@ -52,6 +52,10 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         boolean ready() {
             return task.op() != Op.UPSERT || vector != null;
         }
+
+        ChunkTask toTask() {
+            return vector == null ? task : task.withVector(vector);
+        }
     }
 
     private final JobSettings settings;
@@ -78,14 +82,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
                 .getListState(new ListStateDescriptor<>("document-lane", TypeInformation.of(ChunkTask.class)));
         docs = new ArrayDeque<>();
         for (ChunkTask restored : laneState.get()) {
-            Slot slot = new Slot(restored.withVector(null),
-                    getProcessingTimeService().getCurrentProcessingTime());
-            slot.vector = restored.vector();
-            docs.add(slot);
-            if (!slot.ready()) {
-                waitingDocs++;
-                waitingTokens += slot.task.tokens();
-            }
+            enqueue(restored);
         }
     }
 
@@ -94,7 +91,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         super.snapshotState(context);
         List<ChunkTask> lane = new ArrayList<>(docs.size());
         for (Slot s : docs) {
-            lane.add(s.vector == null ? s.task : s.task.withVector(s.vector));
+            lane.add(s.toTask());
         }
         laneState.update(lane);
     }
@@ -118,12 +115,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
 
     @Override
     public void processElement(StreamRecord<ChunkTask> element) {
-        Slot slot = new Slot(element.getValue(), now());
-        docs.add(slot);
-        if (!slot.ready()) {
-            waitingDocs++;
-            waitingTokens += slot.task.tokens();
-        }
+        enqueue(element.getValue());
         if (waitingDocs >= settings.batchMaxSize()
                 || waitingTokens >= controller.targetTokens()
                 || docs.size() >= settings.batchMaxBuffered()) {
@@ -131,6 +123,17 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         }
         emitReadyDocuments();
         armDocTimer();
+    }
+
+    /** Adds a chunk to the lane; a restored chunk may already carry its vector. */
+    private void enqueue(ChunkTask task) {
+        Slot slot = new Slot(task.vector() == null ? task : task.withVector(null), now());
+        slot.vector = task.vector();
+        docs.add(slot);
+        if (!slot.ready()) {
+            waitingDocs++;
+            waitingTokens += slot.task.tokens();
+        }
     }
 
     private void armDocTimer() {
@@ -196,7 +199,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     private void emitReadyDocuments() {
         while (!docs.isEmpty() && docs.peekFirst().ready()) {
             Slot s = docs.pollFirst();
-            output.collect(new StreamRecord<>(s.vector == null ? s.task : s.task.withVector(s.vector)));
+            output.collect(new StreamRecord<>(s.toTask()));
         }
     }
 

@@ -2,11 +2,8 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
-import java.time.Duration;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
@@ -28,9 +25,7 @@ public class ReplyCache extends KeyedCoProcessFunction<String, Reply, QueryTask,
 
     @Override
     public void open(OpenContext ctx) {
-        ValueStateDescriptor<Reply> desc = new ValueStateDescriptor<>("answer", Reply.class);
-        desc.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofMillis(ttlMs)).build());
-        answered = getRuntimeContext().getState(desc);
+        answered = getRuntimeContext().getState(TtlState.value("answer", Reply.class, ttlMs));
         resent = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("repliesResent");
     }
 
