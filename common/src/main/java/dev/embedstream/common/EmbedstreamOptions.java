@@ -6,6 +6,7 @@ import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.Pooling;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.MemorySize;
 
 /**
  * Every setting of the job, in one place. Keys are given as {@code --key value} arguments or in
@@ -127,4 +128,21 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<Duration> CACHE_EMBEDDING_TTL = key("cache.embedding.ttl")
             .durationType().defaultValue(Duration.ofDays(7))
             .withDescription("How long a cached vector lives in Redis.");
+    public static final ConfigOption<MemorySize> CACHE_EMBEDDING_L1_SIZE = key("cache.embedding.l1-size")
+            .memoryType().defaultValue(MemorySize.parse("64mb"))
+            .withDescription("Bound of the in-process (L1) embedding cache of each TaskManager, shared by its subtasks "
+                    + "(about 1.7 KB per 384-dimension vector); 0 = no L1.");
+    public static final ConfigOption<Boolean> CACHE_RETRIEVAL_ENABLED = key("cache.retrieval.enabled")
+            .booleanType().defaultValue(true)
+            .withDescription("Cache query answers (needs redis.uri: the collection epochs live in Redis).");
+    public static final ConfigOption<Duration> CACHE_RETRIEVAL_TTL = key("cache.retrieval.ttl")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("How long a cached answer lives in Redis.");
+    public static final ConfigOption<Duration> CACHE_RETRIEVAL_EPOCH_REFRESH = key("cache.retrieval.epoch-refresh")
+            .durationType().defaultValue(Duration.ofMillis(500))
+            .withDescription("How long a tenant's collection epoch read from Redis is trusted; no cached answer is "
+                    + "older than the last committed write plus this.");
+    public static final ConfigOption<MemorySize> CACHE_RETRIEVAL_L1_SIZE = key("cache.retrieval.l1-size")
+            .memoryType().defaultValue(MemorySize.parse("32mb"))
+            .withDescription("Bound of the in-process (L1) answer cache of each TaskManager; 0 = no L1.");
 }

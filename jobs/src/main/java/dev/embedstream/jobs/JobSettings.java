@@ -40,7 +40,12 @@ public record JobSettings(
         long queryDedupTtlMs,
         String redisUri,
         long redisTimeoutMs,
-        long embeddingCacheTtlMs)
+        long embeddingCacheTtlMs,
+        long embeddingL1Bytes,
+        boolean retrievalCacheEnabled,
+        long retrievalCacheTtlMs,
+        long epochRefreshMs,
+        long retrievalL1Bytes)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -72,9 +77,19 @@ public record JobSettings(
                 c.get(DEDUP_QUERY_TTL).toMillis(),
                 c.getOptional(REDIS_URI).filter(u -> !u.isBlank()).orElse(null),
                 c.get(REDIS_TIMEOUT).toMillis(),
-                c.get(CACHE_EMBEDDING_TTL).toMillis());
+                c.get(CACHE_EMBEDDING_TTL).toMillis(),
+                c.get(CACHE_EMBEDDING_L1_SIZE).getBytes(),
+                c.get(CACHE_RETRIEVAL_ENABLED),
+                c.get(CACHE_RETRIEVAL_TTL).toMillis(),
+                c.get(CACHE_RETRIEVAL_EPOCH_REFRESH).toMillis(),
+                c.get(CACHE_RETRIEVAL_L1_SIZE).getBytes());
         s.validate();
         return s;
+    }
+
+    /** Answers are cached only with Redis: the collection epochs that invalidate them live there. */
+    public boolean retrievalCacheOn() {
+        return retrievalCacheEnabled && redisUri != null;
     }
 
     /** The model files, extracted from their Maven artifact on first use in this JVM. */
@@ -96,6 +111,7 @@ public record JobSettings(
         require(maxInFlight >= 1, "query.max-in-flight must be >= 1");
         require(writeBatchRows >= 1, "milvus.write.max-batch-rows must be >= 1");
         require(modelThreads >= 1, "model.intra-op-threads must be >= 1");
+        require(epochRefreshMs >= 1, "cache.retrieval.epoch-refresh must be positive");
     }
 
     private static void require(boolean ok, String message) {

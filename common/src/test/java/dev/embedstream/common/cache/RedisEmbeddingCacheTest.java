@@ -17,15 +17,20 @@ class RedisEmbeddingCacheTest {
 
     private static final float[] V = {0.25f, -1.5f, 3.0e-7f, Float.MIN_VALUE};
 
-    private static RedisEmbeddingCache cache(String fingerprint) {
-        return new RedisEmbeddingCache(TestServers.redisUri(), fingerprint, Duration.ofMinutes(5), Duration.ofMillis(500));
+    private static RedisLink link(String uri, long timeoutMs) {
+        return new RedisLink("test", uri, Duration.ofMillis(timeoutMs));
+    }
+
+    private static RedisEmbeddingCache cache(RedisLink link, String fingerprint) {
+        return new RedisEmbeddingCache(link, fingerprint, Duration.ofMinutes(5));
     }
 
     @Test
     void storedVectorComesBackBitExact() {
         String text = "text " + UUID.randomUUID();
-        try (RedisEmbeddingCache c = cache("m1")) {
-            var key = new RedisEmbeddingCache.Key("t", text);
+        try (RedisLink link = link(TestServers.redisUri(), 500)) {
+            RedisEmbeddingCache c = cache(link, "m1");
+            var key = new EmbeddingCache.Key("t", text);
             assertThat(c.getAll(List.of(key))).isEmpty();
             c.putAll(Map.of(key, V));
             assertThat(c.getAll(List.of(key))).containsKey(key);
@@ -36,18 +41,21 @@ class RedisEmbeddingCacheTest {
     @Test
     void keysSeparateTenantsAndModels() {
         String text = "shared " + UUID.randomUUID();
-        try (RedisEmbeddingCache m1 = cache("m1"); RedisEmbeddingCache m2 = cache("m2")) {
-            m1.putAll(Map.of(new RedisEmbeddingCache.Key("a", text), V));
-            assertThat(m1.getAll(List.of(new RedisEmbeddingCache.Key("b", text)))).isEmpty();
-            assertThat(m2.getAll(List.of(new RedisEmbeddingCache.Key("a", text)))).isEmpty();
-            assertThat(m1.getAll(List.of(new RedisEmbeddingCache.Key("a", text)))).hasSize(1);
+        try (RedisLink link = link(TestServers.redisUri(), 500)) {
+            RedisEmbeddingCache m1 = cache(link, "m1");
+            RedisEmbeddingCache m2 = cache(link, "m2");
+            m1.putAll(Map.of(new EmbeddingCache.Key("a", text), V));
+            assertThat(m1.getAll(List.of(new EmbeddingCache.Key("b", text)))).isEmpty();
+            assertThat(m2.getAll(List.of(new EmbeddingCache.Key("a", text)))).isEmpty();
+            assertThat(m1.getAll(List.of(new EmbeddingCache.Key("a", text)))).hasSize(1);
         }
     }
 
     @Test
     void entriesExpireAfterTheirTtl() throws Exception {
-        var key = new RedisEmbeddingCache.Key("t", "short-lived " + UUID.randomUUID());
-        try (RedisEmbeddingCache c = new RedisEmbeddingCache(TestServers.redisUri(), "m1", Duration.ofSeconds(1), Duration.ofMillis(500))) {
+        var key = new EmbeddingCache.Key("t", "short-lived " + UUID.randomUUID());
+        try (RedisLink link = link(TestServers.redisUri(), 500)) {
+            RedisEmbeddingCache c = new RedisEmbeddingCache(link, "m1", Duration.ofSeconds(1));
             c.putAll(Map.of(key, V));
             assertThat(c.getAll(List.of(key))).hasSize(1);
             Thread.sleep(2_100);
@@ -61,14 +69,14 @@ class RedisEmbeddingCacheTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = s.getLocalPort();
         }
-        try (RedisEmbeddingCache c = new RedisEmbeddingCache("redis://127.0.0.1:" + closedPort, "m1",
-                Duration.ofMinutes(5), Duration.ofMillis(100))) {
-            var key = new RedisEmbeddingCache.Key("t", "x");
+        try (RedisLink link = link("redis://127.0.0.1:" + closedPort, 100)) {
+            RedisEmbeddingCache c = cache(link, "m1");
+            var key = new EmbeddingCache.Key("t", "x");
             for (int i = 0; i < 3; i++) {
                 assertThat(c.getAll(List.of(key))).isEmpty();
                 c.putAll(Map.of(key, V));
             }
-            assertThat(c.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
+            assertThat(link.breakerState()).isEqualTo(CircuitBreaker.State.OPEN);
             long t0 = System.nanoTime();
             for (int i = 0; i < 1000; i++) {
                 assertThat(c.getAll(List.of(key))).isEmpty();

@@ -32,6 +32,17 @@ public final class ServerControl {
         stack("stack_start_milvus \"$EMBEDSTREAM_TEST_MILVUS_VENV\" \"$EMBEDSTREAM_TEST_MILVUS_DIR\" " + port);
     }
 
+    /** Kills Redis outright (SIGKILL, no goodbye to clients) and waits until it is gone. */
+    public static void killRedis() throws IOException, InterruptedException {
+        stop(Path.of(env("EMBEDSTREAM_TEST_REDIS_DIR"), "redis.pid"), "-KILL");
+    }
+
+    /** Starts Redis again on its port; it comes back empty (no persistence). */
+    public static void startRedis() throws IOException, InterruptedException {
+        int port = URI.create(TestServers.redisUri()).getPort();
+        stack("stack_start_redis \"$EMBEDSTREAM_TEST_REDIS_DIR\" " + port);
+    }
+
     private static void stop(Path pidFile, String signal) throws IOException, InterruptedException {
         long pid = Long.parseLong(Files.readString(pidFile).trim());
         new ProcessBuilder("kill", signal, Long.toString(pid)).inheritIO().start().waitFor();

@@ -1,13 +1,12 @@
 package dev.embedstream.jobs.operators;
 
-import dev.embedstream.common.cache.RedisEmbeddingCache;
+import dev.embedstream.common.cache.EmbeddingCache;
 import dev.embedstream.common.embed.Embedder;
 import dev.embedstream.jobs.JobSettings;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.ObjDoubleConsumer;
@@ -17,82 +16,98 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
- * The model side shared by the document and query embedding operators: the Redis cache first (one
- * MGET per batch), then one inference over the distinct texts that missed, written back to the
- * cache. One per subtask, built in {@code open()}; not thread-safe.
+ * The model side shared by the document and query embedding operators: the embedding cache first
+ * (L1 in the JVM, then Redis with one MGET per batch for the misses of L1), then one inference
+ * over the distinct texts that missed, written back to both levels. Texts are normalised
+ * ({@link dev.embedstream.common.cache.CacheKeys}) before the cache and the model see them. One per
+ * subtask, built in {@code open()}; not thread-safe.
  */
 final class BatchEmbedder implements AutoCloseable {
 
     private final JobSettings settings;
     private final Embedder embedder;
-    private final RedisEmbeddingCache cache;
+    private final Caches caches;
     private final ObjDoubleConsumer<Long> costListener;
     private final Counter batches;
     private final Counter textsEmbedded;
     private final Counter duplicateTexts;
-    private final Counter cacheHits;
-    private final Counter cacheMisses;
     private final Histogram batchSize;
     private final Histogram batchPaddedTokens;
     private final Histogram paddingPercent;
     private final Histogram modelMillis;
 
-    /** @param costListener told (padded tokens, milliseconds) of every inference */
-    BatchEmbedder(JobSettings settings, EmbedderFactory factory, MetricGroup group, ObjDoubleConsumer<Long> costListener) {
+    /**
+     * @param withAnswers whether the operator also uses the retrieval cache (the query path)
+     * @param costListener told (padded tokens, milliseconds) of every inference
+     */
+    BatchEmbedder(JobSettings settings, EmbedderFactory factory, MetricGroup group, boolean withAnswers,
+            ObjDoubleConsumer<Long> costListener) {
         this.settings = settings;
         this.embedder = factory.open();
-        this.cache = settings.redisUri() == null ? null
-                : new RedisEmbeddingCache(settings.redisUri(), embedder.fingerprint(),
-                        Duration.ofMillis(settings.embeddingCacheTtlMs()), Duration.ofMillis(settings.redisTimeoutMs()));
+        this.caches = Caches.open(settings, embedder.fingerprint(), withAnswers, group);
         this.costListener = costListener;
         batches = group.counter("batches");
         textsEmbedded = group.counter("textsEmbedded");
         duplicateTexts = group.counter("batchDuplicateTexts");
-        cacheHits = group.counter("embeddingCacheHits");
-        cacheMisses = group.counter("embeddingCacheMisses");
         batchSize = group.histogram("batchSize", new DescriptiveStatisticsHistogram(1000));
         batchPaddedTokens = group.histogram("batchPaddedTokens", new DescriptiveStatisticsHistogram(1000));
         paddingPercent = group.histogram("batchPaddingPercent", new DescriptiveStatisticsHistogram(1000));
         modelMillis = group.histogram("modelMillisPerBatch", new DescriptiveStatisticsHistogram(1000));
-        group.gauge("embeddingCacheBreakerOpen",
-                () -> cache != null && cache.breakerState() != CircuitBreaker.State.CLOSED ? 1 : 0);
     }
 
-    /** A vector per key, in order: from the cache where it has one, else from the model. */
-    float[][] embed(List<RedisEmbeddingCache.Key> keys, List<Integer> tokens) {
-        Map<RedisEmbeddingCache.Key, float[]> found = cache == null
-                ? new HashMap<>()
-                : cache.getAll(keys.stream().distinct().toList());
-        Map<String, Integer> missing = new HashMap<>();
-        int misses = 0;
+    Caches caches() {
+        return caches;
+    }
+
+    String fingerprint() {
+        return embedder.fingerprint();
+    }
+
+    /** The vector in the in-process cache, counted as an L1 hit, or null (not counted: the batch looks again). */
+    float[] cachedInJvm(EmbeddingCache.Key key) {
+        float[] v = caches.embeddings.getL1(key);
+        if (v != null) {
+            caches.l1.count(1, 0);
+        }
+        return v;
+    }
+
+    /** A vector per key, in order: from the caches where they have one, else from the model. */
+    float[][] embed(List<EmbeddingCache.Key> keys, List<Integer> tokens) {
+        Map<EmbeddingCache.Key, Integer> distinct = new LinkedHashMap<>();
         for (int i = 0; i < keys.size(); i++) {
-            if (found.containsKey(keys.get(i))) {
-                continue;
-            }
-            misses++;
-            if (missing.putIfAbsent(keys.get(i).text(), tokens.get(i)) != null) {
+            if (distinct.putIfAbsent(keys.get(i), tokens.get(i)) != null) {
                 duplicateTexts.inc();
             }
         }
-        cacheHits.inc(keys.size() - misses);
-        cacheMisses.inc(misses);
+        EmbeddingCache.Found found = caches.embeddings.getAll(List.copyOf(distinct.keySet()));
+        int afterL1 = distinct.size() - found.l1Hits();
+        if (caches.embeddings.hasL1()) {
+            caches.l1.count(found.l1Hits(), afterL1);
+        }
+        if (caches.embeddings.hasL2()) {
+            caches.l2.count(found.l2Hits(), afterL1 - found.l2Hits());
+        }
+        Map<String, Integer> missing = new HashMap<>();
+        distinct.forEach((k, t) -> {
+            if (!found.vectors().containsKey(k)) {
+                missing.merge(k.text(), t, Math::max);
+            }
+        });
         Map<String, float[]> computed = infer(missing);
-        Map<RedisEmbeddingCache.Key, float[]> writeBack = new HashMap<>();
+        Map<EmbeddingCache.Key, float[]> writeBack = new HashMap<>();
         float[][] out = new float[keys.size()][];
         for (int i = 0; i < keys.size(); i++) {
-            RedisEmbeddingCache.Key k = keys.get(i);
-            out[i] = found.get(k);
+            EmbeddingCache.Key k = keys.get(i);
+            out[i] = found.vectors().get(k);
             if (out[i] == null) {
                 out[i] = computed.get(k.text());
                 writeBack.put(k, out[i]);
             }
         }
-        if (cache != null) {
-            cache.putAll(writeBack);
-        }
+        caches.embeddings.putAll(writeBack);
         return out;
     }
-
     /** One inference over distinct texts, shortest first. */
     private Map<String, float[]> infer(Map<String, Integer> tokensByText) {
         Map<String, float[]> vectors = new HashMap<>();
@@ -127,9 +142,7 @@ final class BatchEmbedder implements AutoCloseable {
 
     @Override
     public void close() {
-        if (cache != null) {
-            cache.close();
-        }
+        caches.close();
         embedder.close();
     }
 }

@@ -1,6 +1,6 @@
 package dev.embedstream.jobs.operators;
 
-import dev.embedstream.common.cache.RedisEmbeddingCache;
+import dev.embedstream.common.cache.EmbeddingCache;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.ChunkTask;
@@ -102,7 +102,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         controller = new BatchSizeController(settings.modelMaxTokens(), settings.batchMaxTokens(),
                 settings.batchLatencyTargetMs());
         var group = getMetricGroup().addGroup("embedstream");
-        model = new BatchEmbedder(settings, embedderFactory, group, controller::record);
+        model = new BatchEmbedder(settings, embedderFactory, group, false, controller::record);
         batchWaitMillis = group.histogram("batchWaitMillis", new DescriptiveStatisticsHistogram(1000));
         group.gauge("documentLaneDepth", () -> docs.size());
         group.gauge("batchTokenTarget", () -> controller.targetTokens());
@@ -125,10 +125,16 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         armDocTimer();
     }
 
-    /** Adds a chunk to the lane; a restored chunk may already carry its vector. */
+    /**
+     * Adds a chunk to the lane; a restored chunk may already carry its vector, and a text in the
+     * in-process cache gets its vector at once, so it never waits for a batch.
+     */
     private void enqueue(ChunkTask task) {
         Slot slot = new Slot(task.vector() == null ? task : task.withVector(null), now());
         slot.vector = task.vector();
+        if (slot.vector == null && model != null && task.op() == Op.UPSERT) {
+            slot.vector = model.cachedInJvm(EmbeddingCache.Key.of(task.tenant(), task.text()));
+        }
         docs.add(slot);
         if (!slot.ready()) {
             waitingDocs++;
@@ -180,10 +186,10 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
             longest = longer;
         }
         long now = now();
-        List<RedisEmbeddingCache.Key> keys = new ArrayList<>(batch.size());
+        List<EmbeddingCache.Key> keys = new ArrayList<>(batch.size());
         List<Integer> tokens = new ArrayList<>(batch.size());
         for (Slot s : batch) {
-            keys.add(new RedisEmbeddingCache.Key(s.task.tenant(), s.task.text()));
+            keys.add(EmbeddingCache.Key.of(s.task.tenant(), s.task.text()));
             tokens.add(s.task.tokens());
             batchWaitMillis.update(now - s.arrivedMs);
         }

@@ -1,18 +1,27 @@
 package dev.embedstream.jobs.operators;
 
-import dev.embedstream.common.cache.RedisEmbeddingCache;
+import dev.embedstream.common.cache.EmbeddingCache;
+import dev.embedstream.common.cache.RetrievalCache;
+import dev.embedstream.common.model.Hit;
+import dev.embedstream.common.model.Response;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.QueryTask;
+import dev.embedstream.jobs.types.Reply;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
- * Embeds queries in micro-batches that wait at most {@code batch.queries.max-wait}. It runs in
+ * Answers queries from the retrieval cache, and embeds the rest in micro-batches that wait at
+ * most {@code batch.queries.max-wait}. A query whose tenant epoch is fresh in memory and whose
+ * answer is in the in-process cache is answered on arrival; the others are looked up in Redis
+ * with one MGET per batch (epochs and answers), and what misses is embedded and sent on to
+ * {@link SearchMilvus} carrying the key its answer will be cached under. It runs in
  * its own task, apart from document embedding, so a document backlog or a stalled Milvus write
  * never holds a query back. An expired query is answered {@code expired}; a model failure is an
  * {@code error} answer, never a failed job. Queries are embedded before every checkpoint barrier.
@@ -35,14 +44,25 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
     public void open() throws Exception {
         super.open();
         var group = getMetricGroup().addGroup("embedstream");
-        model = new BatchEmbedder(settings, embedderFactory, group, (padded, millis) -> { });
+        model = new BatchEmbedder(settings, embedderFactory, group, true, (padded, millis) -> { });
         queries = new ArrayDeque<>();
         group.gauge("queryLaneDepth", () -> queries.size());
     }
 
     @Override
     public void processElement(StreamRecord<QueryTask> element) {
-        queries.add(element.getValue());
+        QueryTask q = element.getValue();
+        RetrievalCache answers = model.caches().answers;
+        Long epoch = answers == null ? null : answers.freshEpoch(q.tenant());
+        if (epoch != null) {
+            List<Hit> hits = answers.getL1(answerKey(answers, q, epoch));
+            if (hits != null && !q.expiredAt(System.currentTimeMillis())) {
+                model.caches().retrieval.count(1, 0);
+                output.collect(Replies.TAG, new StreamRecord<>(cachedAnswer(q, hits)));
+                return;
+            }
+        }
+        queries.add(q);
         if (queries.size() >= settings.batchMaxSize()) {
             flush();
         } else if (!timerPending) {
@@ -69,13 +89,14 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
             }
         }
         queries.clear();
+        live = answerFromCache(live);
         if (live.isEmpty()) {
             return;
         }
-        List<RedisEmbeddingCache.Key> keys = new ArrayList<>(live.size());
+        List<EmbeddingCache.Key> keys = new ArrayList<>(live.size());
         List<Integer> tokens = new ArrayList<>(live.size());
         for (QueryTask q : live) {
-            keys.add(new RedisEmbeddingCache.Key(q.tenant(), q.text()));
+            keys.add(EmbeddingCache.Key.of(q.tenant(), q.text()));
             tokens.add(q.text().length() / 4 + 2); // queries are short: an estimate orders them well enough
         }
         float[][] vectors;
@@ -91,6 +112,49 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         for (int i = 0; i < live.size(); i++) {
             output.collect(new StreamRecord<>(live.get(i).withVector(vectors[i])));
         }
+    }
+
+    private String answerKey(RetrievalCache answers, QueryTask q, long epoch) {
+        return answers.key(q.tenant(), epoch, q.text(), q.topK(), q.filterJson());
+    }
+
+    private Reply cachedAnswer(QueryTask q, List<Hit> hits) {
+        long took = System.currentTimeMillis() - q.receivedAtMs();
+        return Replies.of(Response.ok(q.requestId(), hits, "hit", settings.modelName(), took), q.replyPartition());
+    }
+
+    /**
+     * Answers what the retrieval cache holds at the tenants' current epochs; the rest go on with
+     * the key to store their answer under (none when the epoch could not be read).
+     */
+    private List<QueryTask> answerFromCache(List<QueryTask> live) {
+        RetrievalCache answers = model.caches().answers;
+        if (answers == null) {
+            return live;
+        }
+        Map<String, Long> epochs = answers.epochs(live.stream().map(QueryTask::tenant).toList());
+        List<QueryTask> keyed = new ArrayList<>(live.size());
+        List<String> keys = new ArrayList<>();
+        for (QueryTask q : live) {
+            Long epoch = epochs.get(q.tenant());
+            String key = epoch == null ? null : answerKey(answers, q, epoch);
+            keyed.add(q.withAnswerKey(key));
+            if (key != null) {
+                keys.add(key);
+            }
+        }
+        Map<String, List<Hit>> found = answers.getAll(keys);
+        List<QueryTask> misses = new ArrayList<>(keyed.size());
+        for (QueryTask q : keyed) {
+            List<Hit> hits = q.answerKey() == null ? null : found.get(q.answerKey());
+            if (hits != null) {
+                output.collect(Replies.TAG, new StreamRecord<>(cachedAnswer(q, hits)));
+            } else {
+                misses.add(q);
+            }
+        }
+        model.caches().retrieval.count(keyed.size() - misses.size(), misses.size());
+        return misses;
     }
 
     @Override

@@ -1,14 +1,20 @@
 package dev.embedstream.jobs.operators;
 
+import dev.embedstream.common.cache.CollectionEpochs;
+import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.milvus.ChunkRow;
 import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.ChunkTask;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.connector.sink2.SinkWriter;
@@ -26,11 +32,17 @@ import org.slf4j.LoggerFactory;
  * first flushes the buffer, so a document's deletes and upserts apply in arrival order. Transient
  * failures are retried with capped backoff for a bounded time; then the job fails and replays
  * from its last checkpoint (writes are idempotent).
+ *
+ * <p>With the retrieval cache on, each committed write (upsert batch or delete) bumps the
+ * collection epoch of the tenants it touched, so cached answers computed before it are no longer
+ * served. A bump Redis does not confirm is retried with the next write and on the flush timer;
+ * at most {@link #MAX_PENDING_BUMPS} tenants wait (beyond that the answer TTL bounds staleness).
  */
 class MilvusSinkWriter implements SinkWriter<ChunkTask> {
 
     private static final Logger LOG = LoggerFactory.getLogger(MilvusSinkWriter.class);
     static final long MAX_RETRY_MS = 60_000;
+    static final int MAX_PENDING_BUMPS = 100_000;
 
     private final JobSettings settings;
     private final MilvusStore store;
@@ -42,6 +54,9 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
     private final Counter documentsDeleted;
     private final Counter retries;
     private final Histogram writeMillis;
+    private final RedisLink redis;
+    private final CollectionEpochs epochs;
+    private final Set<String> unbumped = new LinkedHashSet<>();
     private boolean collectionReady;
     private boolean timerPending;
     private boolean sealPending;
@@ -56,6 +71,34 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
         retries = group.counter("milvusWriteRetries");
         writeMillis = group.histogram("milvusWriteMillis", new DescriptiveStatisticsHistogram(1000));
         group.gauge("milvusBufferedRows", pending::size);
+        group.gauge("epochBumpsPending", unbumped::size);
+        redis = settings.retrievalCacheOn()
+                ? new RedisLink("epochs", settings.redisUri(), Duration.ofMillis(settings.redisTimeoutMs())) : null;
+        epochs = redis == null ? null : new CollectionEpochs(redis, settings.milvus().collection());
+    }
+
+    /** Bumps the epochs of tenants whose data just changed, and any still waiting from before. */
+    private void bumpEpochs(Collection<String> tenants) {
+        if (epochs == null) {
+            return;
+        }
+        unbumped.addAll(tenants);
+        if (epochs.bump(unbumped)) {
+            unbumped.clear();
+            return;
+        }
+        var it = unbumped.iterator();
+        while (unbumped.size() > MAX_PENDING_BUMPS) {
+            it.next();
+            it.remove();
+        }
+        if (!timerPending) {
+            timerPending = true;
+            time.registerTimer(time.getCurrentProcessingTime() + settings.writeFlushIntervalMs(), t -> {
+                timerPending = false;
+                flush(false);
+            });
+        }
     }
 
     @Override
@@ -69,6 +112,7 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
                 }
             });
             documentsDeleted.inc();
+            bumpEpochs(List.of(task.tenant()));
             return;
         }
         ChunkRow row = new ChunkRow(task.docId(), task.chunkIndex(), task.tenant(), task.text(), task.contentHash(),
@@ -89,6 +133,7 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
     @Override
     public void flush(boolean endOfInput) throws InterruptedException {
         if (pending.isEmpty()) {
+            bumpEpochs(List.of());
             return;
         }
         List<ChunkRow> rows = new ArrayList<>(pending.values());
@@ -103,8 +148,11 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
         });
         writeMillis.update((System.nanoTime() - t0) / 1_000_000);
         rowsWritten.inc(rows.size());
+        Set<String> tenants = new LinkedHashSet<>();
+        rows.forEach(r -> tenants.add(r.tenant()));
         pending.clear();
         chunkCounts.clear();
+        bumpEpochs(tenants);
         scheduleSeal();
     }
 
@@ -155,5 +203,8 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
     @Override
     public void close() {
         store.close();
+        if (redis != null) {
+            redis.close();
+        }
     }
 }

@@ -49,7 +49,7 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
             FilterCompiler.compile(q.tenant(), q.filter()); // proves the filter compiles before any work
             QueryTask task = new QueryTask(q.requestId(), q.text(), q.topK(), q.tenant(),
                     Json.write(new TreeMap<>(q.filter())), q.deadlineMs() == null ? 0 : q.deadlineMs(),
-                    q.replyPartition() == null ? -1 : q.replyPartition(), r.timestamp(), null);
+                    q.replyPartition() == null ? -1 : q.replyPartition(), r.timestamp(), null, null);
             if (task.expiredAt(now)) {
                 expired.inc();
                 ctx.output(Replies.TAG, Replies.expired(task, now));

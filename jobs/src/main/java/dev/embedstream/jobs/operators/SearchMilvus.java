@@ -1,5 +1,7 @@
 package dev.embedstream.jobs.operators;
 
+import dev.embedstream.common.cache.RedisLink;
+import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
@@ -8,6 +10,7 @@ import dev.embedstream.common.model.Response;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -26,11 +29,14 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * Searches Milvus for each embedded query, off the task thread, and turns the result into the
  * query's one terminal response: {@code ok} with hits, or {@code error} when Milvus fails or the
  * search outlives its budget. In-flight searches are bounded by the async operator's capacity.
+ * An answer is stored in the retrieval cache under the key {@link EmbedQueries} gave the query.
  */
 public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
 
     private final JobSettings settings;
     private transient MilvusStore store;
+    private transient RedisLink redis;
+    private transient RetrievalCache answers;
     private transient ThreadPoolExecutor executor;
     private transient volatile boolean collectionReady;
     private transient Counter answered;
@@ -51,6 +57,11 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                     t.setDaemon(true);
                     return t;
                 });
+        if (settings.retrievalCacheOn()) {
+            redis = new RedisLink("answers", settings.redisUri(), Duration.ofMillis(settings.redisTimeoutMs()));
+            answers = new RetrievalCache(redis, settings.milvus().collection(), "", Duration.ofMillis(settings.retrievalCacheTtlMs()),
+                    Duration.ofMillis(settings.epochRefreshMs()), settings.retrievalL1Bytes());
+        }
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         answered = group.counter("queriesAnswered");
         failed = group.counter("queriesFailed");
@@ -116,6 +127,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
         List<Hit> hits = store.search(q.vector(), q.tenant(), filter, q.topK());
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);
+        if (answers != null && q.answerKey() != null) {
+            answers.put(q.answerKey(), hits);
+        }
         long took = System.currentTimeMillis() - q.receivedAtMs();
         return Replies.of(Response.ok(q.requestId(), hits, "miss", settings.modelName(), took), q.replyPartition());
     }
@@ -135,6 +149,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         }
         if (store != null) {
             store.close();
+        }
+        if (redis != null) {
+            redis.close();
         }
     }
 }

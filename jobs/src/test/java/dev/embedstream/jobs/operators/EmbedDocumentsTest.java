@@ -178,8 +178,10 @@ class EmbedDocumentsTest {
     }
 
     @Test
-    void textsCachedInRedisSkipTheModel() throws Exception {
-        JobSettings withRedis = TestSettings.with("batch.max-size", "2", "redis.uri", TestServers.redisUri());
+    void textsCachedInRedisSkipTheModelOfAnotherTaskManager() throws Exception {
+        // No L1, as in a second TaskManager: only Redis can know the vectors.
+        JobSettings withRedis = TestSettings.with("batch.max-size", "2", "redis.uri", TestServers.redisUri(),
+                "cache.embedding.l1-size", "0");
         String unique = java.util.UUID.randomUUID().toString();
         var first = open(null, withRedis);
         first.processElement(new StreamRecord<>(chunk("a", "cached one " + unique)));
@@ -198,4 +200,27 @@ class EmbedDocumentsTest {
         assertThat(cached.get(1).vector()).containsExactly(computed.get(1).vector());
     }
 
+
+    @Test
+    void textsInTheInProcessCacheSkipTheBatcherAndKeepTheirPlace() throws Exception {
+        harness.processElement(new StreamRecord<>(chunk("a", "known text")));
+        harness.setProcessingTime(50);
+        assertThat(emitted()).hasSize(1);
+        assertThat(RecordingEmbedder.CALLS).hasSize(1);
+
+        // Same text (with other whitespace) in another document: out at once, no batch, no wait.
+        harness.processElement(new StreamRecord<>(chunk("b", "  known\ttext ")));
+        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("a", "b");
+        assertThat(emitted().get(1).vector()).containsExactly(emitted().get(0).vector());
+        assertThat(RecordingEmbedder.CALLS).hasSize(1);
+
+        // Behind a chunk still waiting for its batch, a cached one waits its turn (arrival order).
+        harness.processElement(new StreamRecord<>(chunk("c", "new text")));
+        harness.processElement(new StreamRecord<>(chunk("d", "known text")));
+        assertThat(emitted()).hasSize(2);
+        harness.setProcessingTime(200);
+        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("a", "b", "c", "d");
+        assertThat(RecordingEmbedder.CALLS).as("only the new text went to the model")
+                .containsExactly(List.of("known text"), List.of("new text"));
+    }
 }

@@ -18,7 +18,7 @@ class QueryDedupTest {
     private static final long TTL = 600_000;
 
     private static QueryTask query(String id) {
-        return new QueryTask(id, "text", 5, "default", "{}", 0, -1, 0, null);
+        return new QueryTask(id, "text", 5, "default", "{}", 0, -1, 0, null, null);
     }
 
     @Test

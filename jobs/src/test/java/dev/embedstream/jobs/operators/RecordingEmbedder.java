@@ -13,10 +13,13 @@ final class RecordingEmbedder implements Embedder {
 
     static final List<List<String>> CALLS = Collections.synchronizedList(new ArrayList<>());
     static volatile boolean failing;
+    /** Part of the fingerprint, so each test starts with an empty in-process cache. */
+    private static volatile int generation;
 
     static void reset() {
         CALLS.clear();
         failing = false;
+        generation++;
     }
 
     @Override
@@ -34,7 +37,7 @@ final class RecordingEmbedder implements Embedder {
 
     @Override
     public String fingerprint() {
-        return "recording";
+        return "recording-" + generation;
     }
 
     @Override

@@ -38,7 +38,7 @@ class SearchMilvusTest {
     }
 
     private static QueryTask query(String id) {
-        return new QueryTask(id, "text", 3, "default", "{}", 0, -1, System.currentTimeMillis(), new float[] {1, 0, 0});
+        return new QueryTask(id, "text", 3, "default", "{}", 0, -1, System.currentTimeMillis(), new float[] {1, 0, 0}, null);
     }
 
     @Test

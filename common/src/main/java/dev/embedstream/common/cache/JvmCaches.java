@@ -1,0 +1,37 @@
+package dev.embedstream.common.cache;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Weigher;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The in-process (L1) caches: one Caffeine cache per name in this JVM, bounded by an estimate of
+ * its entries' heap bytes, shared by every subtask of the TaskManager. Asking again with another
+ * bound replaces the cache (a new job with new settings).
+ */
+final class JvmCaches {
+
+    private record Sized(Cache<?, ?> cache, long maxBytes) {}
+
+    private static final Map<String, Sized> CACHES = new HashMap<>();
+
+    private JvmCaches() {}
+
+    @SuppressWarnings("unchecked")
+    static synchronized <K, V> Cache<K, V> get(String name, long maxBytes, Weigher<K, V> weigher) {
+        Sized s = CACHES.get(name);
+        if (s == null || s.maxBytes() != maxBytes) {
+            Cache<K, V> c = Caffeine.newBuilder().maximumWeight(maxBytes).weigher(weigher).build();
+            s = new Sized(c, maxBytes);
+            CACHES.put(name, s);
+        }
+        return (Cache<K, V>) s.cache();
+    }
+
+    /** Heap bytes of a string, roughly (Latin-1 compact strings are smaller; this errs high). */
+    static int bytes(String s) {
+        return 40 + 2 * s.length();
+    }
+}

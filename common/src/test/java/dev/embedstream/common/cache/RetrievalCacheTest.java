@@ -1,0 +1,129 @@
+package dev.embedstream.common.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.embedstream.common.model.Hit;
+import dev.embedstream.common.testing.TestServers;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Answers, epochs and Redis AUTH against real redis-server processes. */
+class RetrievalCacheTest {
+
+    private static final List<Hit> ANSWER = List.of(
+            new Hit("doc-1", 0, 0.83, "rotate logs with RotatingFileHandler", Map.of("lang", "en")),
+            new Hit("doc-2", 2, 0.51, "ünïcode ✓", Map.of()));
+
+    private static RetrievalCache cache(RedisLink link, String collection, long refreshMs) {
+        return new RetrievalCache(link, collection, "fp", Duration.ofMinutes(5), Duration.ofMillis(refreshMs), 1 << 20);
+    }
+
+    private static RedisLink link() {
+        return new RedisLink("test", TestServers.redisUri(), Duration.ofMillis(500));
+    }
+
+    @Test
+    void anAnswerStoredInRedisComesBackWhole() {
+        String collection = "c" + UUID.randomUUID();
+        try (RedisLink writer = link(); RedisLink reader = link()) {
+            RetrievalCache w = cache(writer, collection, 500);
+            String key = w.key("t", 0, "how to rotate logs", 3, "{}");
+            w.put(key, ANSWER);
+            // As another TaskManager would: no L1 entry, so the answer comes from Redis.
+            RetrievalCache r = new RetrievalCache(reader, collection, "fp", Duration.ofMinutes(5), Duration.ofMillis(500), 0);
+            assertThat(r.getL1(key)).isNull();
+            assertThat(r.getAll(List.of(key))).containsEntry(key, ANSWER);
+        }
+    }
+
+    @Test
+    void keysSeparateTenantsEpochsTopKFiltersAndModels() {
+        try (RedisLink l = link()) {
+            RetrievalCache c = cache(l, "c", 500);
+            String base = c.key("a", 1, "q", 3, "{}");
+            assertThat(c.key("a", 1, "  q ", 3, "{}")).as("normalised text").isEqualTo(base);
+            assertThat(List.of(c.key("b", 1, "q", 3, "{}"), c.key("a", 2, "q", 3, "{}"), c.key("a", 1, "q", 4, "{}"),
+                    c.key("a", 1, "q", 3, "{\"kind\":[\"class\"]}"),
+                    new RetrievalCache(l, "c", "other-model", Duration.ofMinutes(1), Duration.ofSeconds(1), 0).key("a", 1, "q", 3, "{}")))
+                    .doesNotContain(base).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void aCommittedWriteMakesEveryOlderAnswerUnreachableWithinTheRefreshInterval() throws Exception {
+        String collection = "c" + UUID.randomUUID();
+        try (RedisLink queries = link(); RedisLink sink = link()) {
+            RetrievalCache c = cache(queries, collection, 300);
+            long before = c.epochs(List.of("t")).get("t");
+            assertThat(before).isZero();
+            String oldKey = c.key("t", before, "q", 3, "{}");
+            c.put(oldKey, ANSWER);
+
+            assertThat(new CollectionEpochs(sink, collection).bump(List.of("t"))).isTrue();
+            assertThat(c.epochs(List.of("t")).get("t")).as("still trusted within the refresh interval").isEqualTo(before);
+            Thread.sleep(400);
+            long after = c.epochs(List.of("t")).get("t");
+            assertThat(after).isEqualTo(before + 1);
+            String newKey = c.key("t", after, "q", 3, "{}");
+            assertThat(newKey).isNotEqualTo(oldKey);
+            assertThat(c.getAll(List.of(newKey))).isEmpty();
+            assertThat(c.epochs(List.of("other-tenant")).get("other-tenant")).as("other tenants keep their epoch").isZero();
+        }
+    }
+
+    @Test
+    void withoutRedisNoEpochIsKnownSoNothingIsServed() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        try (RedisLink dead = new RedisLink("test", "redis://127.0.0.1:" + closedPort, Duration.ofMillis(100))) {
+            RetrievalCache c = cache(dead, "c", 500);
+            assertThat(c.epochs(List.of("t"))).isEmpty();
+            assertThat(c.freshEpoch("t")).isNull();
+            assertThat(new CollectionEpochs(dead, "c").bump(List.of("t"))).isFalse();
+        }
+    }
+
+    @Test
+    void passwordFromTheUriAuthenticates() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Process redis = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--requirepass", "s3cret").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            awaitPort(port);
+            try (RedisLink good = new RedisLink("test", "redis://:s3cret@127.0.0.1:" + port, Duration.ofMillis(500));
+                    RedisLink bad = new RedisLink("test", "redis://:wrong@127.0.0.1:" + port, Duration.ofMillis(500))) {
+                assertThat(new CollectionEpochs(good, "c").bump(List.of("t"))).isTrue();
+                assertThat(new CollectionEpochs(good, "c").read(List.of("t"))).contains(Map.of("t", 1L));
+                assertThat(new CollectionEpochs(bad, "c").read(List.of("t"))).isEmpty();
+            }
+        } finally {
+            redis.destroy();
+            redis.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static void awaitPort(int port) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (System.currentTimeMillis() < deadline) {
+            try (var socket = new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
+                return;
+            } catch (IOException e) {
+                Thread.sleep(50);
+            }
+        }
+        throw new IllegalStateException("redis-server did not start on " + port);
+    }
+}
