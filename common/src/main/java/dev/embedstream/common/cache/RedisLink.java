@@ -11,6 +11,9 @@ import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -36,12 +39,15 @@ public final class RedisLink implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RedisLink.class);
     public static final int MAX_QUEUED_COMMANDS = 4096;
     static final Duration OPEN_STATE_WAIT = Duration.ofSeconds(5);
+    /** Reconnect attempts back off to at most this, so a Redis that returns is used again within seconds. */
+    static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(2);
 
     private final String name;
     private final RedisURI uri;
     private final Duration timeout;
     private final CircuitBreaker breaker;
     private volatile LongConsumer latencyMicros = micros -> { };
+    private ClientResources resources;
     private RedisClient client;
     private StatefulRedisConnection<byte[], byte[]> connection;
 
@@ -141,7 +147,12 @@ public final class RedisLink implements AutoCloseable {
     private synchronized StatefulRedisConnection<byte[], byte[]> connection() {
         if (connection == null) {
             if (client == null) {
-                client = RedisClient.create();
+                resources = DefaultClientResources.builder()
+                        .ioThreadPoolSize(1)
+                        .computationThreadPoolSize(1)
+                        .reconnectDelay(Delay.exponential(Duration.ofMillis(50), MAX_RECONNECT_DELAY, 2, TimeUnit.MILLISECONDS))
+                        .build();
+                client = RedisClient.create(resources);
                 client.setOptions(ClientOptions.builder()
                         .timeoutOptions(TimeoutOptions.enabled(timeout))
                         .socketOptions(SocketOptions.builder().connectTimeout(timeout.multipliedBy(10)).build())
@@ -162,6 +173,9 @@ public final class RedisLink implements AutoCloseable {
         }
         if (client != null) {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        if (resources != null) {
+            resources.shutdown(0, 2, TimeUnit.SECONDS);
         }
     }
 }
