@@ -80,19 +80,7 @@ trap 'echo >&2; log "stopping..."; exit 130' INT
 trap 'log "stopping..."; exit 143' TERM
 
 # ---- a. build when needed -------------------------------------------------------
-if [[ ! -f $JAR ]] ||
-  [[ -n $(find common/src jobs/src pom.xml common/pom.xml jobs/pom.xml -newer "$JAR" -print -quit 2>/dev/null) ]]; then
-  log "building the job (mvn -DskipTests package)..."
-  mvn -B -ntp -q -DskipTests package || die "the build failed"
-  [[ -f $JAR ]] || die "the build did not produce $JAR"
-fi
-if [[ ! -s $CLASSPATH_FILE || $JAR -nt $CLASSPATH_FILE ]]; then
-  log "writing the Flink runtime classpath to $CLASSPATH_FILE"
-  # -pl jobs -am (not -f jobs/pom.xml): embedstream-common comes from the reactor, so
-  # it need not be installed in ~/.m2. Each reactor module writes the file; jobs is last.
-  mvn -B -ntp -q -pl jobs -am dependency:build-classpath -Dmdep.includeScope=provided \
-    -Dmdep.outputFile="$CLASSPATH_FILE" || die "mvn dependency:build-classpath failed"
-fi
+stack_build_job "$ROOT" "$CLASSPATH_FILE" || die "could not build the job"
 
 # ---- b. servers ------------------------------------------------------------------
 for port in "$WEB_PORT" "$PROM_PORT"; do
@@ -137,7 +125,7 @@ log "starting the job; log: $LOCAL/logs/job.log"
 stack_spawn job "$LOCAL" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true \
   -cp "$JAR:$(cat "$CLASSPATH_FILE")" dev.embedstream.jobs.LocalRunner \
   --kafka.bootstrap-servers "$BOOTSTRAP" --milvus.uri "$MILVUS_URI" ${REDIS_ARGS[@]+"${REDIS_ARGS[@]}"} \
-  --local.web-port "$WEB_PORT" --local.prometheus-port "$PROM_PORT"
+  --local.web-port "$WEB_PORT" --local.prometheus-port "$PROM_PORT" --local.checkpoint-dir "$LOCAL/checkpoints"
 
 # ---- e. wait until it answers queries ------------------------------------------
 log "waiting for the job to run (up to 180 s)..."

@@ -38,17 +38,7 @@ done
 LOCAL="$ROOT/.local"
 WORK="$LOCAL/test-$$"
 
-# shellcheck disable=SC2317 # invoked by the traps below
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stack_stop_all
-  rm -rf "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stack_cleanup_on_exit "$WORK"
 
 stack_install_redis
 stack_install_milvus "$LOCAL/venv"

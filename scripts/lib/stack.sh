@@ -39,6 +39,9 @@
 #   stack_install_redis                   apt-get install redis-server when it is missing (root or sudo)
 #   stack_redis_ping PORT                 true when 127.0.0.1:PORT answers PING with PONG (no redis-cli needed)
 #   stack_start_redis DIR PORT            redis-server on 127.0.0.1:PORT without persistence
+#   stack_cleanup_on_exit [DIR]          on exit, Ctrl-C or TERM: stop every server started here, remove DIR
+#   stack_build_job ROOT CLASSPATH_FILE   (re)build jobs/target/embedstream-job.jar when the sources are
+#                                         newer, and write the Flink runtime classpath to CLASSPATH_FILE
 #
 # Tunables (environment): STACK_STOP_TIMEOUT (15), STACK_KAFKA_START_TIMEOUT (90),
 #   STACK_MILVUS_START_TIMEOUT (60), STACK_MILVUS_PIP ("milvus-lite==3.2.2 pymilvus==3.0.2").
@@ -409,4 +412,38 @@ stack_start_redis() {
   stack_spawn redis "$dir" TERM redis-server --port "$port" --bind 127.0.0.1 --save '' \
     --appendonly no --daemonize no --dir "$dir" || return 1
   stack_wait_for redis "$dir" 20 stack_redis_ping "$port"
+}
+
+stack_build_job() {
+  local root=$1 cpfile=$2 jar="$1/jobs/target/embedstream-job.jar"
+  if [[ ! -f $jar ]] || [[ -n $(cd "$root" && find common/src jobs/src pom.xml common/pom.xml jobs/pom.xml \
+    -newer "$jar" -print -quit 2>/dev/null) ]]; then
+    stack_log "building the job (mvn -DskipTests package)..."
+    (cd "$root" && mvn -B -ntp -q -DskipTests package) || { stack_err "the build failed"; return 1; }
+    [[ -f $jar ]] || { stack_err "the build did not produce $jar"; return 1; }
+  fi
+  if [[ ! -s $cpfile || $jar -nt $cpfile ]]; then
+    stack_log "writing the Flink runtime classpath to $cpfile"
+    mkdir -p "$(dirname "$cpfile")"
+    # -pl jobs -am (not -f jobs/pom.xml): embedstream-common comes from the reactor, so
+    # it need not be installed in ~/.m2. Each reactor module writes the file; jobs is last.
+    (cd "$root" && mvn -B -ntp -q -pl jobs -am dependency:build-classpath -Dmdep.includeScope=provided \
+      -Dmdep.outputFile="$cpfile") || { stack_err "mvn dependency:build-classpath failed"; return 1; }
+  fi
+}
+
+stack_cleanup_on_exit() {
+  _STACK_CLEANUP_DIR=${1:-}
+  trap _stack_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# shellcheck disable=SC2317 # invoked by the traps of stack_cleanup_on_exit
+_stack_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stack_stop_all
+  [[ -z $_STACK_CLEANUP_DIR ]] || rm -rf "$_STACK_CLEANUP_DIR"
+  exit "$rc"
 }

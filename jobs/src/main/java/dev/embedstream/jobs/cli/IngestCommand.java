@@ -46,6 +46,9 @@ final class IngestCommand implements Callable<Integer> {
     @Option(names = "--await-timeout", defaultValue = "10m", description = "Longest wait for --await-milvus (default: ${DEFAULT-VALUE}).")
     Duration awaitTimeout;
 
+    @Option(names = "--out", description = "With --await-milvus, also write the figures as JSON to this file.")
+    Path out;
+
     @Override
     public Integer call() throws Exception {
         long lines;
@@ -93,6 +96,10 @@ final class IngestCommand implements Callable<Integer> {
             double seconds = (System.nanoTime() - started) / 1e9;
             System.out.printf("ingest: %d documents in %.1f s from first publish to last row in Milvus = %.1f documents/s%n",
                     upserted.size(), seconds, upserted.size() / seconds);
+            if (out != null) {
+                Files.writeString(out, Json.write(java.util.Map.of("documents", upserted.size(), "seconds", seconds,
+                        "documents_per_s", upserted.size() / seconds, "complete", all)));
+            }
             return all ? 0 : 1;
         }
         return 0;

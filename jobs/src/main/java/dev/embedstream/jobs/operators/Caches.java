@@ -4,6 +4,7 @@ import dev.embedstream.common.cache.EmbeddingCache;
 import dev.embedstream.common.cache.RedisEmbeddingCache;
 import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.cache.RetrievalCache;
+import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.jobs.JobSettings;
 import java.time.Duration;
 import org.apache.flink.metrics.Counter;
@@ -14,7 +15,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * The caches one operator uses, built in {@code open()}: one Redis connection (when
  * {@code redis.uri} is set), the two-level embedding cache and, for the query path, the retrieval
  * cache. Registers the cache metrics under {@code embedstream}: {@code cache_hits} and
- * {@code cache_misses} labelled {@code cache} = embedding_l1, embedding_l2 or retrieval,
+ * {@code cache_misses} labelled {@code cache} = embedding_l1, embedding_l2, retrieval or semantic,
  * {@code redisBreakerOpen} (1 while the breaker is open or half-open) and {@code redisMicros}.
  */
 final class Caches implements AutoCloseable {
@@ -35,17 +36,22 @@ final class Caches implements AutoCloseable {
     final RedisLink redis;
     final EmbeddingCache embeddings;
     final RetrievalCache answers;
+    final SemanticCache semantic;
     final Level l1;
     final Level l2;
     final Level retrieval;
+    final Level near;
 
-    private Caches(RedisLink redis, EmbeddingCache embeddings, RetrievalCache answers, MetricGroup group) {
+    private Caches(RedisLink redis, EmbeddingCache embeddings, RetrievalCache answers, SemanticCache semantic,
+            MetricGroup group) {
         this.redis = redis;
         this.embeddings = embeddings;
         this.answers = answers;
+        this.semantic = semantic;
         l1 = Level.of(group, "embedding_l1");
         l2 = Level.of(group, "embedding_l2");
         retrieval = Level.of(group, "retrieval");
+        near = Level.of(group, "semantic");
         group.gauge("redisBreakerOpen", () -> redis != null && !redis.breakerClosed() ? 1 : 0);
         var micros = group.histogram("redisMicros", new DescriptiveStatisticsHistogram(1000));
         if (redis != null) {
@@ -68,7 +74,9 @@ final class Caches implements AutoCloseable {
                 ? new RetrievalCache(redis, s.milvus().collection(), fingerprint, Duration.ofMillis(s.retrievalCacheTtlMs()),
                         Duration.ofMillis(s.epochRefreshMs()), s.retrievalL1Bytes())
                 : null;
-        return new Caches(redis, embeddings, answers, group);
+        SemanticCache semantic = answers != null && s.semanticCacheOn()
+                ? new SemanticCache(s.semanticThreshold(), s.semanticCacheBytes()) : null;
+        return new Caches(redis, embeddings, answers, semantic, group);
     }
 
     @Override

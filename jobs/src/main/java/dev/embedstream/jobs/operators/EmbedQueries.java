@@ -2,6 +2,7 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.cache.EmbeddingCache;
 import dev.embedstream.common.cache.RetrievalCache;
+import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.model.Response;
 import dev.embedstream.jobs.JobSettings;
@@ -21,7 +22,8 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * most {@code batch.queries.max-wait}. A query whose tenant epoch is fresh in memory and whose
  * answer is in the in-process cache is answered on arrival; the others are looked up in Redis
  * with one MGET per batch (epochs and answers), and what misses is embedded and sent on to
- * {@link SearchMilvus} carrying the key its answer will be cached under. It runs in
+ * {@link SearchMilvus} carrying the key its answer will be cached under; with the semantic cache
+ * on, an embedded query close enough to an earlier one of its group is answered here. It runs in
  * its own task, apart from document embedding, so a document backlog or a stalled Milvus write
  * never holds a query back. An expired query is answered {@code expired}; a model failure is an
  * {@code error} answer, never a failed job. Queries are embedded before every checkpoint barrier.
@@ -58,7 +60,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
             List<Hit> hits = answers.getL1(answerKey(answers, q, epoch));
             if (hits != null && !q.expiredAt(System.currentTimeMillis())) {
                 model.caches().retrieval.count(1, 0);
-                output.collect(Replies.TAG, new StreamRecord<>(cachedAnswer(q, hits)));
+                output.collect(Replies.TAG, new StreamRecord<>(cachedAnswer(q, hits, "hit")));
                 return;
             }
         }
@@ -109,8 +111,19 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
             }
             return;
         }
+        SemanticCache semantic = model.caches().semantic;
         for (int i = 0; i < live.size(); i++) {
-            output.collect(new StreamRecord<>(live.get(i).withVector(vectors[i])));
+            QueryTask q = live.get(i).withVector(vectors[i]);
+            List<Hit> near = semantic == null || q.answerKey() == null ? null
+                    : semantic.find(SemanticCache.groupOf(q.answerKey()), q.vector());
+            if (semantic != null) {
+                model.caches().near.count(near == null ? 0 : 1, near == null ? 1 : 0);
+            }
+            if (near != null) {
+                output.collect(Replies.TAG, new StreamRecord<>(cachedAnswer(q, near, "semantic")));
+            } else {
+                output.collect(new StreamRecord<>(q));
+            }
         }
     }
 
@@ -118,9 +131,9 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         return answers.key(q.tenant(), epoch, q.text(), q.topK(), q.filterJson());
     }
 
-    private Reply cachedAnswer(QueryTask q, List<Hit> hits) {
+    private Reply cachedAnswer(QueryTask q, List<Hit> hits, String how) {
         long took = System.currentTimeMillis() - q.receivedAtMs();
-        return Replies.of(Response.ok(q.requestId(), hits, "hit", settings.modelName(), took), q.replyPartition());
+        return Replies.of(Response.ok(q.requestId(), hits, how, settings.modelName(), took), q.replyPartition());
     }
 
     /**
@@ -148,7 +161,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         for (QueryTask q : keyed) {
             List<Hit> hits = q.answerKey() == null ? null : found.get(q.answerKey());
             if (hits != null) {
-                output.collect(Replies.TAG, new StreamRecord<>(cachedAnswer(q, hits)));
+                output.collect(Replies.TAG, new StreamRecord<>(cachedAnswer(q, hits, "hit")));
             } else {
                 misses.add(q);
             }

@@ -2,6 +2,11 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.metrics.Counter;
@@ -11,12 +16,17 @@ import org.apache.flink.util.Collector;
 /**
  * Keyed by request_id, in front of the response sink: remembers each answer for the TTL and
  * re-sends it when the same request id is asked again. A repeat whose first answer is still on
- * its way is dropped: that answer serves both, and clients deduplicate by request id.
+ * its way is dropped: that answer serves both, and clients deduplicate by request id. Answers are
+ * kept deflated (JSON with hit texts shrinks about 3x): this state holds one answer per request
+ * id for {@code dedup.query-ttl}, so it grows with the query rate.
  */
 public class ReplyCache extends KeyedCoProcessFunction<String, Reply, QueryTask, Reply> {
 
     private final long ttlMs;
-    private transient ValueState<Reply> answered;
+    /** What is kept of an answer: the request id is the key. */
+    public record Stored(int replyPartition, String status, byte[] deflatedJson) {}
+
+    private transient ValueState<Stored> answered;
     private transient Counter resent;
 
     public ReplyCache(long ttlMs) {
@@ -25,22 +35,59 @@ public class ReplyCache extends KeyedCoProcessFunction<String, Reply, QueryTask,
 
     @Override
     public void open(OpenContext ctx) {
-        answered = getRuntimeContext().getState(TtlState.value("answer", Reply.class, ttlMs));
+        answered = getRuntimeContext().getState(TtlState.value("answer", Stored.class, ttlMs));
         resent = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("repliesResent");
     }
 
     @Override
     public void processElement1(Reply reply, Context ctx, Collector<Reply> out) throws Exception {
-        answered.update(reply);
+        answered.update(new Stored(reply.replyPartition(), reply.status(), deflate(reply.json())));
         out.collect(reply);
     }
 
     @Override
     public void processElement2(QueryTask repeat, Context ctx, Collector<Reply> out) throws Exception {
-        Reply first = answered.value();
+        Stored first = answered.value();
         if (first != null) {
             resent.inc();
-            out.collect(first);
+            out.collect(new Reply(ctx.getCurrentKey(), first.replyPartition(), first.status(), inflate(first.deflatedJson())));
+        }
+    }
+
+    static byte[] deflate(String json) {
+        Deflater d = new Deflater(Deflater.BEST_SPEED);
+        try {
+            d.setInput(json.getBytes(StandardCharsets.UTF_8));
+            d.finish();
+            ByteArrayOutputStream out = new ByteArrayOutputStream(json.length() / 2 + 16);
+            byte[] buf = new byte[4096];
+            while (!d.finished()) {
+                out.write(buf, 0, d.deflate(buf));
+            }
+            return out.toByteArray();
+        } finally {
+            d.end();
+        }
+    }
+
+    static String inflate(byte[] deflated) {
+        Inflater i = new Inflater();
+        try {
+            i.setInput(deflated);
+            ByteArrayOutputStream out = new ByteArrayOutputStream(deflated.length * 4);
+            byte[] buf = new byte[4096];
+            while (!i.finished()) {
+                int n = i.inflate(buf);
+                if (n == 0 && (i.needsInput() || i.needsDictionary())) {
+                    throw new IllegalStateException("truncated stored answer");
+                }
+                out.write(buf, 0, n);
+            }
+            return out.toString(StandardCharsets.UTF_8);
+        } catch (DataFormatException e) {
+            throw new IllegalStateException("corrupt stored answer", e);
+        } finally {
+            i.end();
         }
     }
 }

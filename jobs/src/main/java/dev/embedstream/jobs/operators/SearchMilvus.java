@@ -2,6 +2,7 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.cache.RetrievalCache;
+import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
@@ -37,6 +38,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient MilvusStore store;
     private transient RedisLink redis;
     private transient RetrievalCache answers;
+    private transient SemanticCache semantic;
     private transient ThreadPoolExecutor executor;
     private transient volatile boolean collectionReady;
     private transient Counter answered;
@@ -61,6 +63,8 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             redis = new RedisLink("answers", settings.redisUri(), Duration.ofMillis(settings.redisTimeoutMs()));
             answers = new RetrievalCache(redis, settings.milvus().collection(), "", Duration.ofMillis(settings.retrievalCacheTtlMs()),
                     Duration.ofMillis(settings.epochRefreshMs()), settings.retrievalL1Bytes());
+            semantic = settings.semanticCacheOn()
+                    ? new SemanticCache(settings.semanticThreshold(), settings.semanticCacheBytes()) : null;
         }
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         answered = group.counter("queriesAnswered");
@@ -129,6 +133,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);
         if (answers != null && q.answerKey() != null) {
             answers.put(q.answerKey(), hits);
+            if (semantic != null) {
+                semantic.put(SemanticCache.groupOf(q.answerKey()), q.vector(), hits);
+            }
         }
         long took = System.currentTimeMillis() - q.receivedAtMs();
         return Replies.of(Response.ok(q.requestId(), hits, "miss", settings.modelName(), took), q.replyPartition());

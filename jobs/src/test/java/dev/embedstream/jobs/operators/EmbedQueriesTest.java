@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.embedstream.common.cache.CollectionEpochs;
 import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.cache.RetrievalCache;
+import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.testing.TestServers;
@@ -130,6 +131,35 @@ class EmbedQueriesTest {
             assertThat(h.extractOutputValues()).extracting(QueryTask::requestId).containsExactly("first", "third");
             assertThat(h.extractOutputValues().get(1).answerKey()).isNotEqualTo(toSearch.answerKey());
             assertThat(h.getSideOutput(Replies.TAG)).hasSize(1);
+        }
+    }
+
+    @Test
+    void withTheSemanticCacheOnANearIdenticalQueryReusesAnAnswerOfItsGroupOnly() throws Exception {
+        String collection = "eq_" + UUID.randomUUID().toString().replace('-', '_');
+        var op = new EmbedQueries(TestSettings.with("batch.max-size", "1", "redis.uri", TestServers.redisUri(),
+                "milvus.collection", collection, "cache.semantic.enabled", "true"), RecordingEmbedder::new);
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.setup();
+            h.open();
+            h.processElement(new StreamRecord<>(new QueryTask("first", "rotate logs", 5, "default", "{}", 0, -1,
+                    System.currentTimeMillis(), null, null)));
+            QueryTask searched = h.extractOutputValues().get(0);
+            // What SearchMilvus does with its answer (the fake model's vector depends on text length only):
+            new SemanticCache(0.95, 16 << 20).put(SemanticCache.groupOf(searched.answerKey()), searched.vector(),
+                    List.of(new Hit("doc-1", 0, 0.9, "t", Map.of())));
+
+            h.processElement(new StreamRecord<>(new QueryTask("same-length", "rotate LOGS", 5, "default", "{}", 0, -1,
+                    System.currentTimeMillis(), null, null)));
+            h.processElement(new StreamRecord<>(new QueryTask("other-top-k", "rotate LOGS", 3, "default", "{}", 0, -1,
+                    System.currentTimeMillis(), null, null)));
+            h.processElement(new StreamRecord<>(new QueryTask("other-tenant", "rotate LOGS", 5, "acme", "{}", 0, -1,
+                    System.currentTimeMillis(), null, null)));
+            List<Reply> replies = h.getSideOutput(Replies.TAG).stream().map(StreamRecord::getValue).toList();
+            assertThat(replies).extracting(Reply::requestId).containsExactly("same-length");
+            assertThat(Json.parse(replies.get(0).json()).get("cache").asText()).isEqualTo("semantic");
+            assertThat(h.extractOutputValues()).extracting(QueryTask::requestId)
+                    .containsExactly("first", "other-top-k", "other-tenant");
         }
     }
 }
