@@ -66,7 +66,9 @@ stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 embedstream.documents embedstr
 
 cli() { scripts/embedstream --bootstrap "$BOOTSTRAP" "$@"; }
 
-# start_job NAME [job options...]: a fresh JVM with the job, ready once it answers a query.
+# start_job NAME [job options...]: a fresh JVM with the job, ready once it answers a query. All
+# jobs share one consumer group, so each resumes where the last one stopped instead of reading
+# (and answering, and embedding) everything the earlier runs sent.
 start_job() {
   local name=$1 web prom
   shift
@@ -74,7 +76,7 @@ start_job() {
   log "job '$name': starting ($*)"
   stack_spawn "job-$name" "$OUT/jobs" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true \
     -cp "$JAR:$(cat "$CLASSPATH_FILE")" dev.embedstream.jobs.LocalRunner \
-    --kafka.bootstrap-servers "$BOOTSTRAP" --kafka.group-id "bench-$name" --milvus.uri "$MILVUS_URI" \
+    --kafka.bootstrap-servers "$BOOTSTRAP" --kafka.group-id bench --milvus.uri "$MILVUS_URI" \
     --local.web-port "$web" --local.prometheus-port "$prom" --local.checkpoint-dir "$WORK/checkpoints-$name" "$@"
   cli query "ready probe" --timeout 180s >/dev/null || die "job '$name' did not answer (log: $OUT/jobs/logs/job-$name.log)"
 }
@@ -138,74 +140,6 @@ for ((r = 0; r < REPEATS; r++)); do
 done
 
 # ---- report -------------------------------------------------------------------------
-python3 - "$OUT" "$QPS" "$SECONDS_PER_RUN" "$ZIPF" "$DOCS" "$OUTAGE_DOCS" "$REPEATS" <<'EOF'
-import json, os, platform, statistics, subprocess, sys
-out, qps, secs, zipf, docs, outage, repeats = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
-raw = lambda name: json.load(open(f"{out}/raw/{name}"))
-def load(name):
-    try:
-        return raw(name)
-    except (OSError, ValueError):
-        return None
-med = lambda xs: statistics.median(xs) if xs else None
-cold, cached = load("ingest-cold.json"), load("ingest-cached.json")
-zipf_runs = [r for r in (load(f"zipf-{i}.json") for i in range(repeats)) if r]
-variants = {v: {"ingest": [r for r in (load(f"{v}-ingest-{i}.json") for i in range(repeats)) if r],
-                "queries": [r for r in (load(f"{v}-queries-{i}.json") for i in range(repeats)) if r]} for v in ("noredis", "deadredis")}
-def vsum(v, part, key):
-    return sum(r[key] for r in variants[v][part] if r.get(key) is not None)
-res = {
-    "machine": {"cores": os.cpu_count(), "python_platform": platform.platform(),
-                "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()},
-    "parameters": {"qps": qps, "seconds": secs, "zipf_s": zipf, "docs": docs, "outage_docs": outage, "repeats": repeats},
-    "ingest": {"cold": cold, "cached_texts": cached,
-               "cached_over_cold": cached["documents_per_s"] / cold["documents_per_s"] if cold and cached else None},
-    "zipf": {"runs": zipf_runs,
-             "median_answered_qps": med([r["answered_qps"] for r in zipf_runs]),
-             "median_hit_ratio": med([r["cache_hit_ratio"] for r in zipf_runs]),
-             "median_hit_p50_ms": med([r["hits"]["p50_ms"] for r in zipf_runs if r["hits"]["p50_ms"] is not None]),
-             "median_hit_p99_ms": med([r["hits"]["p99_ms"] for r in zipf_runs if r["hits"]["p99_ms"] is not None]),
-             "median_miss_p50_ms": med([r["misses"]["p50_ms"] for r in zipf_runs if r["misses"]["p50_ms"] is not None]),
-             "median_miss_p99_ms": med([r["misses"]["p99_ms"] for r in zipf_runs if r["misses"]["p99_ms"] is not None]),
-             "unanswered": sum(r["unanswered"] for r in zipf_runs), "not_ok": sum(r["not_ok"] for r in zipf_runs)},
-    "redis_down": {v: {"runs": variants[v],
-                       "median_documents_per_s": med([r["documents_per_s"] for r in variants[v]["ingest"]]),
-                       "incomplete_ingests": sum(0 if r["complete"] else 1 for r in variants[v]["ingest"]),
-                       "unanswered_queries": vsum(v, "queries", "unanswered"),
-                       "not_ok_queries": vsum(v, "queries", "not_ok")} for v in variants},
-}
-nr, dr = res["redis_down"]["noredis"]["median_documents_per_s"], res["redis_down"]["deadredis"]["median_documents_per_s"]
-res["redis_down"]["deadredis_over_noredis"] = dr / nr if nr and dr else None
-z = res["zipf"]
-res["charts"] = [
-    {"file": "cache-ingest.png", "title": "Ingest throughput (median where repeated)", "y_label": "documents/s",
-     "labels": ["cold (Redis on)", "texts cached", "no Redis", "Redis stopped"],
-     "series": {"documents/s": [cold and cold["documents_per_s"], cached and cached["documents_per_s"], nr, dr]}},
-    {"file": "cache-query-latency.png", "title": f"Zipf queries at {qps:g} q/s: latency (median of {len(zipf_runs)} runs)",
-     "y_label": "ms", "labels": ["p50", "p95", "p99"],
-     "series": {"hits": [med([r["hits"][k] for r in zipf_runs if r["hits"][k] is not None]) for k in ("p50_ms", "p95_ms", "p99_ms")],
-                "misses": [med([r["misses"][k] for r in zipf_runs if r["misses"][k] is not None]) for k in ("p50_ms", "p95_ms", "p99_ms")]}},
-]
-json.dump(res, open(f"{out}/results.json", "w"), indent=2)
-fmt = lambda x, d=1: "n/a" if x is None else f"{x:.{d}f}"
-ok = lambda cond: "met" if cond else "NOT met"
-lines = [
-    f"# Benchmark: caches ({res['machine']['cores']} cores, commit {res['machine']['commit']})", "",
-    f"Command: `scripts/bench.sh --repeats {repeats} --qps {qps:g} --seconds {secs} --zipf {zipf:g} --docs {docs} --outage-docs {outage}`", "",
-    "| figure | value | target |", "|---|---|---|",
-    f"| Zipf queries answered/s (offered {qps:g}/s), median of {len(zipf_runs)} | {fmt(z['median_answered_qps'])} | >= 1,000: {ok((z['median_answered_qps'] or 0) >= 1000)} |",
-    f"| hit ratio | {fmt(z['median_hit_ratio'], 3)} | >= 0.8: {ok((z['median_hit_ratio'] or 0) >= 0.8)} |",
-    f"| hits p50 / p99 (ms) | {fmt(z['median_hit_p50_ms'])} / {fmt(z['median_hit_p99_ms'])} | p99 <= 30: {ok(z['median_hit_p99_ms'] is not None and z['median_hit_p99_ms'] <= 30)} |",
-    f"| misses p50 / p99 (ms) | {fmt(z['median_miss_p50_ms'])} / {fmt(z['median_miss_p99_ms'])} | |",
-    f"| unanswered / not ok queries (all Zipf runs) | {z['unanswered']} / {z['not_ok']} | 0 |",
-    f"| cold ingest (documents/s) | {fmt(cold and cold['documents_per_s'])} | |",
-    f"| re-ingest of cached texts (documents/s), ratio to cold | {fmt(cached and cached['documents_per_s'])}, {fmt(res['ingest']['cached_over_cold'], 2)}x | |",
-    f"| ingest with Redis stopped / no Redis (median documents/s) | {fmt(dr)} / {fmt(nr)} = {fmt(res['redis_down']['deadredis_over_noredis'], 3)} | >= 0.9: {ok((res['redis_down']['deadredis_over_noredis'] or 0) >= 0.9)} |",
-    f"| Redis stopped: ingests with documents missing / queries unanswered / not ok | {res['redis_down']['deadredis']['incomplete_ingests']} / {res['redis_down']['deadredis']['unanswered_queries']} / {res['redis_down']['deadredis']['not_ok_queries']} | 0 / 0 / 0 |",
-    "", "Charts: `cache-ingest.png`, `cache-query-latency.png`. Raw figures: `results.json`.",
-]
-open(f"{out}/summary.md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-EOF
+python3 scripts/bench-report.py "$OUT" "$QPS" "$SECONDS_PER_RUN" "$ZIPF" "$DOCS" "$OUTAGE_DOCS" "$REPEATS"
 cli bench-plot "$OUT/results.json" >/dev/null
 log "results in $OUT"

@@ -7,6 +7,7 @@ import dev.embedstream.common.testing.TestServers;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +15,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** Answers, epochs and Redis AUTH against real redis-server processes. */
+/** Answers, epochs, Redis AUTH and TLS against real redis-server processes. */
 class RetrievalCacheTest {
 
     private static final List<Hit> ANSWER = List.of(
@@ -108,6 +109,37 @@ class RetrievalCacheTest {
                 assertThat(new CollectionEpochs(good, "c").bump(List.of("t"))).isTrue();
                 assertThat(new CollectionEpochs(good, "c").read(List.of("t"))).contains(Map.of("t", 1L));
                 assertThat(new CollectionEpochs(bad, "c").read(List.of("t"))).isEmpty();
+            }
+        } finally {
+            redis.destroy();
+            redis.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aRedissUriTalksTlsAndAPlainOneCannot(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Process cert = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString(),
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertThat(cert.waitFor()).as("openssl made a test certificate").isZero();
+        Process redis = new ProcessBuilder("redis-server", "--port", "0", "--tls-port", Integer.toString(port),
+                "--tls-cert-file", dir.resolve("cert.pem").toString(), "--tls-key-file", dir.resolve("key.pem").toString(),
+                "--tls-ca-cert-file", dir.resolve("cert.pem").toString(), "--tls-auth-clients", "no",
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            awaitPort(port);
+            // A self-signed test certificate: peer verification off here; with a real CA the JVM trust store verifies it.
+            try (RedisLink tls = new RedisLink("test", "rediss://127.0.0.1:" + port + "?verifyPeer=NONE", Duration.ofSeconds(2));
+                    RedisLink plain = new RedisLink("test", "redis://127.0.0.1:" + port, Duration.ofMillis(500))) {
+                assertThat(new CollectionEpochs(tls, "c").bump(List.of("t"))).isTrue();
+                assertThat(new CollectionEpochs(tls, "c").read(List.of("t"))).contains(Map.of("t", 1L));
+                assertThat(new CollectionEpochs(plain, "c").read(List.of("t"))).isEmpty();
             }
         } finally {
             redis.destroy();
