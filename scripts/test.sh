@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh - the project's test command.
 #
-# Installs what is missing (redis-server via apt, Milvus Lite venv in .local/venv,
+# Installs what is missing (redis-server and prometheus via apt, Milvus Lite venv in .local/venv,
 # Kafka jars in .local/kafka), starts a throw-away Kafka broker (KRaft), Milvus Lite
 # server and Redis server on FREE ports of 127.0.0.1 (never the default ports, so it
 # can run beside scripts/run-local.sh), exports where they are and runs
@@ -15,6 +15,7 @@
 #   EMBEDSTREAM_TEST_KAFKA        127.0.0.1:<port>             bootstrap servers
 #   EMBEDSTREAM_TEST_MILVUS_URI   http://127.0.0.1:<port>
 #   EMBEDSTREAM_TEST_REDIS_URI    redis://127.0.0.1:<port>
+#   EMBEDSTREAM_TEST_PROMETHEUS   path of the prometheus binary (Debian package; the test starts it)
 # and, for tests that stop/restart a server (see scripts/lib/stack.sh):
 #   EMBEDSTREAM_TEST_STACK_LIB    path of scripts/lib/stack.sh
 #   EMBEDSTREAM_TEST_KAFKA_HOME   Kafka install dir (libs/, config/)
@@ -41,6 +42,8 @@ WORK="$LOCAL/test-$$"
 stack_cleanup_on_exit "$WORK"
 
 stack_install_redis
+# The real Prometheus that ShippedDashboardsAndAlertsQueryLiveMetricsTest runs against the job.
+stack_apt_install prometheus prometheus
 stack_install_milvus "$LOCAL/venv"
 stack_install_kafka "$LOCAL/kafka"
 
@@ -58,6 +61,8 @@ port=$(stack_free_port 1)
 stack_start_redis "$WORK/redis" "$port"
 export EMBEDSTREAM_TEST_REDIS_URI="redis://127.0.0.1:$port"
 
+EMBEDSTREAM_TEST_PROMETHEUS=$(command -v prometheus)
+export EMBEDSTREAM_TEST_PROMETHEUS
 export EMBEDSTREAM_TEST_STACK_LIB="$ROOT/scripts/lib/stack.sh"
 export EMBEDSTREAM_TEST_KAFKA_HOME="$LOCAL/kafka"
 export EMBEDSTREAM_TEST_KAFKA_DIR="$WORK/kafka"

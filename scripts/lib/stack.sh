@@ -36,7 +36,8 @@
 #   stack_install_milvus VENV             python3 venv with milvus-lite + pymilvus (STACK_MILVUS_PIP overrides the specs)
 #   stack_milvus_ping VENV PORT           pymilvus list_collections() against 127.0.0.1:PORT
 #   stack_start_milvus VENV DIR PORT      Milvus Lite gRPC server on 127.0.0.1:PORT, data in DIR/data
-#   stack_install_redis                   apt-get install redis-server when it is missing (root or sudo)
+#   stack_apt_install PKG CMD             apt-get install PKG when command CMD is missing (root or sudo)
+#   stack_install_redis                   apt-get install redis-server when it is missing
 #   stack_redis_ping PORT                 true when 127.0.0.1:PORT answers PING with PONG (no redis-cli needed)
 #   stack_start_redis DIR PORT            redis-server on 127.0.0.1:PORT without persistence
 #   stack_cleanup_on_exit [DIR]          on exit, Ctrl-C or TERM: stop every server started here, remove DIR
@@ -378,22 +379,26 @@ stack_start_milvus() {
 
 # ---------------------------------------------------------------- Redis
 
-stack_install_redis() {
-  command -v redis-server >/dev/null && return 0
+# Installs Debian package PKG with apt-get when command CMD is missing (as root, or through sudo).
+stack_apt_install() {
+  local pkg=$1 cmd=$2
+  command -v "$cmd" >/dev/null && return 0
   local -a sudo=()
   if ((EUID != 0)); then
     command -v sudo >/dev/null ||
-      { stack_err "redis-server is not installed and this is not root (no sudo): apt-get install redis-server"; return 1; }
+      { stack_err "$cmd is not installed and this is not root (no sudo): apt-get install $pkg"; return 1; }
     sudo=(sudo)
   fi
-  stack_log "redis-server not found: installing it with apt-get"
+  stack_log "$cmd not found: installing $pkg with apt-get"
   if [[ -z ${STACK_APT_UPDATED:-} ]]; then
     "${sudo[@]}" apt-get update -qq || { stack_err "apt-get update failed"; return 1; }
     STACK_APT_UPDATED=1
   fi
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null ||
-    { stack_err "apt-get install redis-server failed"; return 1; }
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null ||
+    { stack_err "apt-get install $pkg failed"; return 1; }
 }
+
+stack_install_redis() { stack_apt_install redis-server redis-server; }
 
 stack_redis_ping() {
   local reply

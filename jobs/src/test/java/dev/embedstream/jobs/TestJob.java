@@ -52,6 +52,11 @@ final class TestJob {
 
     /** Starts the job; {@code extraArgs} are more {@code --key value} options. */
     JobClient start(String... extraArgs) throws Exception {
+        return startAs(group, extraArgs);
+    }
+
+    /** Starts the job under the Flink job name {@code jobName} (what metrics carry as job_name). */
+    JobClient startAs(String jobName, String... extraArgs) throws Exception {
         List<String> args = new ArrayList<>(List.of(
                 "--kafka.bootstrap-servers", TestServers.kafkaBootstrap(), "--kafka.group-id", group,
                 "--topic.documents", documents, "--topic.queries", queries,
@@ -63,7 +68,7 @@ final class TestJob {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         Pipeline.define(env, KafkaIO.sources(conf), KafkaIO.sinks(conf), JobSettings.from(conf));
-        return env.executeAsync(group);
+        return env.executeAsync(jobName);
     }
 
     static List<JsonNode> corpus() throws IOException {

@@ -28,6 +28,11 @@ public final class TestServers {
         return required("EMBEDSTREAM_TEST_REDIS_URI");
     }
 
+    /** The Prometheus server binary that scripts/test.sh installed (Debian's {@code prometheus}). */
+    public static String prometheusBinary() {
+        return required("EMBEDSTREAM_TEST_PROMETHEUS");
+    }
+
     /** The default model, extracted from its Maven artifact into target/. */
     public static synchronized ModelSpec defaultModel() {
         if (defaultModel == null) {

@@ -9,6 +9,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.OutputTag;
 
 /** Builds dead letters: where the record came from, why it failed, and the payload verbatim. */
@@ -36,5 +40,25 @@ public final class DeadLetters {
         DeadLetter dl = new DeadLetter(r.topic(), r.partition(), r.offset(), stage, new ErrorInfo(code, message),
                 payload, encoding, now);
         return new DeadLetterRecord(r.key(), Json.write(dl));
+    }
+
+    /**
+     * Dead letters per error code, so an operator sees which contract rule producers break
+     * (Prometheus: {@code ..._embedstream_code_deadLetters{code="invalid_json"}}). A code's counter
+     * is registered on its first dead letter; codes are a fixed vocabulary, so the series stay few.
+     */
+    public static final class CodeCounters {
+
+        private final MetricGroup group;
+        private final Map<String, Counter> byCode = new HashMap<>();
+
+        /** {@code group} is the operator's {@code embedstream} metric group. */
+        public CodeCounters(MetricGroup group) {
+            this.group = group;
+        }
+
+        public void inc(String code) {
+            byCode.computeIfAbsent(code, c -> group.addGroup("code", c).counter("deadLetters")).inc();
+        }
     }
 }

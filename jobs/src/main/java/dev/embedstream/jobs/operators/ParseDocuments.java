@@ -19,6 +19,7 @@ public class ParseDocuments extends ProcessFunction<KafkaRecord, DocumentChange>
     private transient DocumentParser parser;
     private transient Counter accepted;
     private transient Counter rejected;
+    private transient DeadLetters.CodeCounters deadLetters;
 
     public ParseDocuments(int maxTextBytes) {
         this.maxTextBytes = maxTextBytes;
@@ -30,6 +31,7 @@ public class ParseDocuments extends ProcessFunction<KafkaRecord, DocumentChange>
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         accepted = group.counter("documentsAccepted");
         rejected = group.counter("documentsRejected");
+        deadLetters = new DeadLetters.CodeCounters(group);
     }
 
     @Override
@@ -40,13 +42,16 @@ public class ParseDocuments extends ProcessFunction<KafkaRecord, DocumentChange>
                     e.text() == null ? null : Hashing.sha256Hex(e.text())));
             accepted.inc();
         } catch (InvalidInputException e) {
-            rejected.inc();
-            ctx.output(DeadLetters.TAG, DeadLetters.of(r, "parse", e.code(), e.getMessage(), System.currentTimeMillis()));
+            reject(r, ctx, e.code(), e.getMessage());
         } catch (RuntimeException e) {
             // Input must never fail the job: an unforeseen parser failure is a dead letter too.
-            rejected.inc();
-            ctx.output(DeadLetters.TAG, DeadLetters.of(r, "parse", "internal_error",
-                    "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage(), System.currentTimeMillis()));
+            reject(r, ctx, "internal_error", "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage());
         }
+    }
+
+    private void reject(KafkaRecord r, Context ctx, String code, String message) {
+        rejected.inc();
+        deadLetters.inc(code);
+        ctx.output(DeadLetters.TAG, DeadLetters.of(r, "parse", code, message, System.currentTimeMillis()));
     }
 }

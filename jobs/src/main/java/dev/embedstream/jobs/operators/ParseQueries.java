@@ -26,6 +26,7 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
     private transient Counter accepted;
     private transient Counter rejected;
     private transient Counter expired;
+    private transient DeadLetters.CodeCounters deadLetters;
 
     public ParseQueries(int maxTextBytes, int defaultTopK) {
         this.maxTextBytes = maxTextBytes;
@@ -39,6 +40,7 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
         accepted = group.counter("queriesAccepted");
         rejected = group.counter("queriesRejected");
         expired = group.counter("queriesExpired");
+        deadLetters = new DeadLetters.CodeCounters(group);
     }
 
     @Override
@@ -66,6 +68,7 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
 
     private void reject(KafkaRecord r, Context ctx, String code, String message, String requestId, long now) {
         rejected.inc();
+        deadLetters.inc(code);
         ctx.output(DeadLetters.TAG, DeadLetters.of(r, "parse", code, message, now));
         if (requestId != null) {
             ctx.output(Replies.TAG, Replies.of(Response.error(requestId, code, message, now - r.timestamp()), -1));
