@@ -8,8 +8,11 @@
 #
 #     mvn -B -ntp verify "$@"
 #
-# from the repo root. The servers and their data (.local/test-<pid>/) are removed
-# afterwards, whatever happens. The exit status is Maven's.
+# from the repo root, then (when Maven passed) scripts/test-submission.sh, which submits the
+# packaged job jar to a standalone Flink cluster, stops it with a savepoint and resumes it;
+# EMBEDSTREAM_SKIP_SUBMISSION_TEST=1 skips that step (for focused runs of single tests).
+# The servers and their data (.local/test-<pid>/) are removed afterwards, whatever
+# happens. The exit status is Maven's, or the submission test's when Maven passed.
 #
 # Exported to the tests:
 #   EMBEDSTREAM_TEST_KAFKA        127.0.0.1:<port>             bootstrap servers
@@ -75,4 +78,9 @@ stack_log "running: mvn -B -ntp verify $*"
 rc=0
 mvn -B -ntp verify "$@" || rc=$?
 stack_log "mvn exited with status $rc"
+# The cluster test needs the jar that `mvn verify` packages, so it runs after Maven.
+if ((rc == 0)) && [[ -z ${EMBEDSTREAM_SKIP_SUBMISSION_TEST:-} ]]; then
+  stack_log "running: scripts/test-submission.sh (job jar on a standalone Flink cluster)"
+  scripts/test-submission.sh "$WORK/submission" || rc=$?
+fi
 exit "$rc"

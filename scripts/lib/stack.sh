@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2016 # single-quoted bash -c bodies are intended
 # scripts/lib/stack.sh - install, start and stop the local servers embedstream
-# needs (Kafka in KRaft mode, Milvus Lite, Redis), all bound to 127.0.0.1.
+# needs (Kafka in KRaft mode, Milvus Lite, Redis, a Flink session cluster), all bound to 127.0.0.1.
 #
 # A sourced library: defines functions only, no top-level side effects.
 # Used by scripts/test.sh and scripts/run-local.sh (both `set -euo pipefail`).
@@ -44,8 +44,12 @@
 #   stack_build_job ROOT CLASSPATH_FILE   (re)build jobs/target/embedstream-job.jar when the sources are
 #                                         newer, and write the Flink runtime classpath to CLASSPATH_FILE
 #
+#   stack_install_flink HOME              Flink 2.2 session cluster jars into HOME/lib (via scripts/flink/pom.xml)
+#   stack_start_flink HOME DIR REST_PORT  JobManager + TaskManager JVMs on 127.0.0.1, flink-conf/config.yaml,
+#                                         REST on REST_PORT, classpath DIR/lib (HOME/lib + jars the caller adds)
+#
 # Tunables (environment): STACK_STOP_TIMEOUT (15), STACK_KAFKA_START_TIMEOUT (90),
-#   STACK_MILVUS_START_TIMEOUT (60), STACK_MILVUS_PIP ("milvus-lite==3.2.2 pymilvus==3.0.2").
+#   STACK_MILVUS_START_TIMEOUT (60), STACK_FLINK_START_TIMEOUT (120), STACK_MILVUS_PIP ("milvus-lite==3.2.2 pymilvus==3.0.2").
 
 stack_log() { printf '[stack] %s\n' "$*" >&2; }
 stack_err() { printf '[stack] ERROR: %s\n' "$*" >&2; }
@@ -206,25 +210,32 @@ stack_dead_service() {
 
 # ---------------------------------------------------------------- Kafka
 
-stack_install_kafka() {
-  local home pom out
-  home=$(_stack_abs "$1") || return 1
-  pom="$(cd "$(dirname "${BASH_SOURCE[0]}")/../kafka" && pwd)/pom.xml"
-  if [[ -f $home/libs/.complete ]]; then
-    stack_log "Kafka jars already in $home/libs"
-  else
-    stack_log "fetching Kafka broker jars into $home/libs (Maven, once)"
-    rm -rf "$home/libs.tmp"
-    # Output kept for failures only (Maven 3.8 -q still prints stray ANSI resets).
-    if ! out=$(mvn -B -ntp -q -f "$pom" dependency:copy-dependencies -DoutputDirectory="$home/libs.tmp" 2>&1); then
-      printf '%s\n' "$out" >&2
-      stack_err "could not fetch the Kafka jars with $pom"
-      return 1
-    fi
-    rm -rf "$home/libs"
-    mv "$home/libs.tmp" "$home/libs"
-    touch "$home/libs/.complete"
+# _stack_fetch_jars WHAT POM_DIR DEST: the runtime dependencies of scripts/POM_DIR/pom.xml into
+# DEST, once (DEST/.complete marks a finished copy).
+_stack_fetch_jars() {
+  local what=$1 pom dest=$3 out
+  pom="$(cd "$(dirname "${BASH_SOURCE[0]}")/../$2" && pwd)/pom.xml"
+  if [[ -f $dest/.complete ]]; then
+    stack_log "$what jars already in $dest"
+    return 0
   fi
+  stack_log "fetching $what jars into $dest (Maven, once)"
+  rm -rf "$dest.tmp"
+  # Output kept for failures only (Maven 3.8 -q still prints stray ANSI resets).
+  if ! out=$(mvn -B -ntp -q -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dest.tmp" 2>&1); then
+    printf '%s\n' "$out" >&2
+    stack_err "could not fetch the $what jars with $pom"
+    return 1
+  fi
+  rm -rf "${dest:?}"
+  mv "$dest.tmp" "$dest"
+  touch "$dest/.complete"
+}
+
+stack_install_kafka() {
+  local home
+  home=$(_stack_abs "$1") || return 1
+  _stack_fetch_jars "Kafka broker" kafka "$home/libs" || return 1
   mkdir -p "$home/config"
   cat >"$home/config/log4j2.properties" <<'EOF'
 # Kafka broker logging (written by scripts/lib/stack.sh): ${sys:kafka.logs.dir}/server.log
@@ -451,4 +462,94 @@ _stack_cleanup() {
   stack_stop_all
   [[ -z $_STACK_CLEANUP_DIR ]] || rm -rf "$_STACK_CLEANUP_DIR"
   exit "$rc"
+}
+
+# ---------------------------------------------------------------- Flink standalone cluster
+
+stack_install_flink() {
+  local home
+  home=$(_stack_abs "$1") || return 1
+  _stack_fetch_jars "Flink cluster" flink "$home/lib"
+}
+
+# The JVM options (line 1) and dynamic configuration (line 2) that Flink's bin/jobmanager.sh and
+# bin/taskmanager.sh derive from the memory settings, computed by the same BashJavaUtils.
+_stack_flink_resource_params() {
+  local kind=$1 dir=$2 out
+  shift 2
+  out=$(timeout 60 "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx128m -cp "$dir/lib/*" \
+    org.apache.flink.runtime.util.bash.BashJavaUtils "GET_${kind}_RESOURCE_PARAMS" --configDir "$dir/conf" "$@" 2>&1) ||
+    { printf '%s\n' "$out" >&2; stack_err "BashJavaUtils GET_${kind}_RESOURCE_PARAMS failed"; return 1; }
+  local jvm dynamic
+  jvm=$(printf '%s\n' "$out" | sed -n 's/^.*BASH_JAVA_UTILS_EXEC_RESULT:\(-X.*\)$/\1/p')
+  dynamic=$(printf '%s\n' "$out" | sed -n 's/^.*BASH_JAVA_UTILS_EXEC_RESULT:\(-D .*\)$/\1/p')
+  if [[ $jvm != *-Xmx* || -z $dynamic ]]; then
+    printf '%s\n' "$out" >&2
+    stack_err "no JVM options and dynamic properties in the output of BashJavaUtils GET_${kind}_RESOURCE_PARAMS"
+    return 1
+  fi
+  printf '%s\n%s\n' "$jvm" "$dynamic"
+}
+
+_stack_flink_ready() {
+  curl -fsS --max-time 3 "http://127.0.0.1:$1/taskmanagers" | grep -q '"taskmanagers":\[{'
+}
+
+# stack_start_flink HOME DIR REST_PORT: a standalone session cluster on 127.0.0.1, a JobManager and
+# one TaskManager in separate JVMs started like bin/jobmanager.sh and bin/taskmanager.sh do. Its
+# configuration is flink-conf/config.yaml with addresses, ports and directories overridden for
+# this machine (DIR/checkpoints, DIR/savepoints); its classpath is DIR/lib: HOME/lib linked in,
+# plus whatever the caller put there before (the job jar, see README "Submitting").
+stack_start_flink() {
+  local home=$1 dir=$2 port=$3 jm_params tm_params rpc jm_prom tm_prom
+  home=$(_stack_abs "$home") && dir=$(_stack_abs "$dir") || return 1
+  [[ -f $home/lib/.complete ]] || { stack_err "no Flink jars in $home/lib (stack_install_flink $home)"; return 1; }
+  if stack_port_open "$port"; then
+    stack_err "port $port on 127.0.0.1 is already in use; the Flink REST endpoint needs it"
+    return 1
+  fi
+  mkdir -p "$dir/lib" "$dir/conf" "$dir/logs" "$dir/tmp" "$dir/checkpoints" "$dir/savepoints"
+  ln -sf "$home"/lib/*.jar "$dir/lib/"
+  cp "$(dirname "${BASH_SOURCE[0]}")/../../flink-conf/config.yaml" "$dir/conf/config.yaml"
+  cat >"$dir/conf/log4j2.properties" <<'LOG'
+# Flink process logging (written by scripts/lib/stack.sh): ${sys:log.file}
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${sys:log.file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{HH:mm:ss,SSS} %-5p %-60c %x - %m%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+LOG
+  local -a java_opts=()
+  read -r -a java_opts <<<"$(sed -n 's/^env\.java\.opts\.all: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$dir/conf/config.yaml")"
+  read -r rpc jm_prom tm_prom <<<"$(stack_free_port 3)"
+  local -a dyn=(
+    -D jobmanager.rpc.address=127.0.0.1 -D jobmanager.bind-host=127.0.0.1 -D "jobmanager.rpc.port=$rpc"
+    -D rest.address=127.0.0.1 -D rest.bind-address=127.0.0.1 -D "rest.port=$port"
+    -D taskmanager.host=127.0.0.1 -D taskmanager.bind-host=127.0.0.1
+    -D "io.tmp.dirs=$dir/tmp" -D "web.tmpdir=$dir/tmp"
+    -D "execution.checkpointing.dir=file://$dir/checkpoints"
+    -D "execution.checkpointing.savepoint-dir=file://$dir/savepoints")
+  jm_params=$(_stack_flink_resource_params JM "$dir" "${dyn[@]}") || return 1
+  tm_params=$(_stack_flink_resource_params TM "$dir" "${dyn[@]}") || return 1
+  stack_log "starting a Flink JobManager (REST http://127.0.0.1:$port) and TaskManager (logs in $dir/logs)"
+  # shellcheck disable=SC2046 # the JVM options and dynamic properties are word lists
+  stack_spawn flink-jobmanager "$dir" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" $(sed -n 1p <<<"$jm_params") ${java_opts[@]+"${java_opts[@]}"} \
+    -Dlog.file="$dir/logs/jobmanager.log" -Dlog4j.configurationFile="$dir/conf/log4j2.properties" \
+    -cp "$dir/lib/*" org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint \
+    --configDir "$dir/conf" "${dyn[@]}" -D "metrics.reporter.prom.port=$jm_prom" $(sed -n 2p <<<"$jm_params") || return 1
+  # shellcheck disable=SC2046
+  stack_spawn flink-taskmanager "$dir" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" $(sed -n 1p <<<"$tm_params") ${java_opts[@]+"${java_opts[@]}"} \
+    -Dlog.file="$dir/logs/taskmanager.log" -Dlog4j.configurationFile="$dir/conf/log4j2.properties" \
+    -cp "$dir/lib/*" org.apache.flink.runtime.taskexecutor.TaskManagerRunner \
+    --configDir "$dir/conf" "${dyn[@]}" -D "metrics.reporter.prom.port=$tm_prom" $(sed -n 2p <<<"$tm_params") || return 1
+  # The REST endpoint lists a TaskManager only once it registered with the JobManager.
+  stack_wait_for flink-jobmanager "$dir" "${STACK_FLINK_START_TIMEOUT:-120}" _stack_flink_ready "$port" || return 1
+  if ! stack_pid_alive "$dir/flink-taskmanager.pid"; then
+    stack_err "the Flink TaskManager exited (logs in $dir/logs)"
+    _stack_tail_logs "$dir"
+    return 1
+  fi
 }

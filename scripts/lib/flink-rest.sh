@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# scripts/lib/flink-rest.sh - the few calls of Flink's REST API that submit-job.sh and savepoint.sh
+# make (upload a jar, run it, stop a job with a savepoint, wait for states). A sourced library.
+# Every call has a time limit; JSON is read and written with python3 (no jq needed).
+#
+#   flink_rest METHOD PATH [JSON]       call $FLINK_REST (e.g. http://127.0.0.1:8081), print the body
+#   flink_upload_jar JAR                POST /jars/upload, print the answer
+#   json_get JSON EXPR                  print EXPR of the parsed document `d`, e.g. 'd["jobid"]'
+#   flink_await_job_running JOB SECS    until the job and all its tasks run; fail if it ends first
+
+flink_log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
+flink_die() { printf '[%s] ERROR: %s\n' "$(basename "$0" .sh)" "$*" >&2; exit 1; }
+
+# _flink_curl PATH CURL_ARGS...: the body of a 2xx answer, or a logged failure.
+_flink_curl() {
+  local path=$1 out code
+  shift
+  out=$(curl -sS --max-time "${FLINK_REST_TIMEOUT:-60}" -w '\n%{http_code}' "$@" "${FLINK_REST%/}$path") ||
+    { flink_log "$path: no answer from $FLINK_REST"; return 1; }
+  code=${out##*$'\n'}
+  out=${out%$'\n'*}
+  if [[ $code != 2?? ]]; then
+    flink_log "$path answered HTTP $code: $out"
+    return 1
+  fi
+  printf '%s\n' "$out"
+}
+
+flink_rest() {
+  local method=$1 path=$2 body=${3:-}
+  if [[ -n $body ]]; then
+    _flink_curl "$path" -X "$method" -H 'Content-Type: application/json' --data "$body"
+  else
+    _flink_curl "$path" -X "$method"
+  fi
+}
+
+flink_upload_jar() {
+  FLINK_REST_TIMEOUT=600 _flink_curl /jars/upload -X POST -H 'Expect:' -F "jarfile=@$1;type=application/java-archive"
+}
+
+json_get() {
+  python3 -c 'import json, sys; d = json.loads(sys.argv[1]); v = eval(sys.argv[2]); print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
+}
+
+flink_await_job_running() {
+  local job=$1 secs=$2 start=$SECONDS body state
+  while ((SECONDS - start < secs)); do
+    if body=$(flink_rest GET "/jobs/$job" 2>/dev/null); then
+      state=$(json_get "$body" '"%s %s" % (d["state"], all(v["status"] == "RUNNING" for v in d["vertices"]))')
+      case $state in
+        "RUNNING True") return 0 ;;
+        FAILED* | CANCELED* | FINISHED*)
+          flink_log "job $job is ${state% *}: $(flink_rest GET "/jobs/$job/exceptions" 2>/dev/null | head -c 2000)"
+          return 1 ;;
+      esac
+    fi
+    sleep 1
+  done
+  flink_log "job $job not running with all tasks after ${secs}s (last state: ${state:-unknown})"
+  return 1
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# scripts/test-submission.sh - proves that the job jar runs on a real Flink standalone session
+# cluster through scripts/submit-job.sh and survives scripts/savepoint.sh (stop with a savepoint,
+# resubmit from it) into the SAME TaskManager JVM, which loads ONNX Runtime and the tokenizer's
+# native libraries a second time. Run by scripts/test.sh after `mvn verify` (which builds
+# jobs/target/embedstream-job.jar), with the Kafka, Milvus and Redis that test.sh started
+# (EMBEDSTREAM_TEST_* variables). Usage: scripts/test-submission.sh WORK_DIR
+#
+# The cluster: a JobManager and one TaskManager (2 slots) as separate JVMs from the Flink 2.2.1
+# jars on Maven Central (scripts/flink/pom.xml), configured by flink-conf/config.yaml, with the job
+# jar in the cluster's lib/ and ai.onnxruntime./ai.djl. parent-first (README "Submitting").
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=SCRIPTDIR/lib/stack.sh
+. "$ROOT/scripts/lib/stack.sh"
+# shellcheck source=SCRIPTDIR/lib/flink-rest.sh
+. "$ROOT/scripts/lib/flink-rest.sh"
+
+WORK=${1:?usage: scripts/test-submission.sh WORK_DIR}
+JAR=$ROOT/jobs/target/embedstream-job.jar
+for v in EMBEDSTREAM_TEST_KAFKA EMBEDSTREAM_TEST_MILVUS_URI EMBEDSTREAM_TEST_REDIS_URI EMBEDSTREAM_TEST_KAFKA_HOME; do
+  [[ -n ${!v:-} ]] || flink_die "$v is not set: run this through scripts/test.sh"
+done
+[[ -f $JAR ]] || flink_die "$JAR not found: mvn package builds it"
+
+PASSED=0
+pass() { PASSED=$((PASSED + 1)); flink_log "ok: $*"; }
+fail() { flink_log "FAILED: $*"; _stack_tail_logs "$WORK/flink" 60; echo "submission test: $PASSED passed, 1 failed"; exit 1; }
+
+# shellcheck disable=SC2317 # invoked by the traps below
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stack_stop_all
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+stack_install_flink "$ROOT/.local/flink"
+mkdir -p "$WORK/flink/lib"
+# EMBEDSTREAM_SUBMISSION_JAR_IN_LIB=0 leaves the jar out of lib/, to see what breaks without it.
+if [[ ${EMBEDSTREAM_SUBMISSION_JAR_IN_LIB:-1} != 0 ]]; then
+  ln -f "$JAR" "$WORK/flink/lib/embedstream-job.jar" 2>/dev/null || cp "$JAR" "$WORK/flink/lib/embedstream-job.jar"
+fi
+rest_port=$(stack_free_port 1)
+stack_start_flink "$ROOT/.local/flink" "$WORK/flink" "$rest_port"
+export FLINK_REST="http://127.0.0.1:$rest_port"
+
+run="submission-$$"
+collection=${run//-/_}
+stack_create_topics "$EMBEDSTREAM_TEST_KAFKA_HOME" "$EMBEDSTREAM_TEST_KAFKA" 2 \
+  "$run-docs" "$run-queries" "$run-responses" "$run-dlq"
+JOB_ARGS=(--kafka.bootstrap-servers "$EMBEDSTREAM_TEST_KAFKA" --kafka.group-id "$run"
+  --topic.documents "$run-docs" --topic.queries "$run-queries" --topic.responses "$run-responses" --topic.dlq "$run-dlq"
+  --milvus.uri "$EMBEDSTREAM_TEST_MILVUS_URI" --milvus.collection "$collection"
+  --redis.uri "$EMBEDSTREAM_TEST_REDIS_URI" --checkpoint.interval 2s)
+cli() {
+  timeout 200 scripts/embedstream --bootstrap "$EMBEDSTREAM_TEST_KAFKA" --documents-topic "$run-docs" \
+    --queries-topic "$run-queries" --responses-topic "$run-responses" "$@"
+}
+ingest() {
+  cli ingest "$1" --await-milvus "$EMBEDSTREAM_TEST_MILVUS_URI" --collection "$collection" --await-timeout 150s >/dev/null ||
+    fail "documents of $1 did not reach Milvus"
+}
+# ask LINE_NO: a document's own text must find that document first.
+ask() {
+  local doc id text answer first
+  doc=$(sed -n "$1p" scripts/sample/corpus.jsonl)
+  id=$(json_get "$doc" 'd["doc_id"]')
+  text=$(json_get "$doc" 'd["text"]')
+  answer=$(cli query "$text" --top-k 3 --timeout 120s --raw) || fail "no ok answer to the text of $id: $answer"
+  first=$(json_get "$answer" 'd["hits"][0]["doc_id"]')
+  [[ $first == "$id" ]] || fail "the text of $id found $first first: $answer"
+  pass "$2: the text of $id finds it"
+}
+taskmanagers() { json_get "$(flink_rest GET /taskmanagers)" '" ".join(sorted(t["id"] for t in d["taskmanagers"]))'; }
+
+started=$SECONDS
+job=$(scripts/submit-job.sh --parallelism 2 -- "${JOB_ARGS[@]}") || fail "scripts/submit-job.sh"
+pass "submitted job $job in $((SECONDS - started))s"
+tm_before=$(taskmanagers)
+
+sed -n 1,3p scripts/sample/corpus.jsonl >"$WORK/first.jsonl"
+ingest "$WORK/first.jsonl"
+ask 2 "first submission"
+
+started=$SECONDS
+out=$(scripts/savepoint.sh --job "$job" --parallelism 2 -- "${JOB_ARGS[@]}") || fail "scripts/savepoint.sh: $out"
+savepoint=$(sed -n 1p <<<"$out")
+job2=$(sed -n 2p <<<"$out")
+[[ -d ${savepoint#file:} && $job2 =~ ^[0-9a-f]{32}$ && $job2 != "$job" ]] ||
+  fail "savepoint.sh printed '$out' (want a savepoint directory and a new job id)"
+state=$(json_get "$(flink_rest GET "/jobs/$job")" 'd["state"]')
+[[ $state == FINISHED ]] || fail "the stopped job is $state, not FINISHED"
+restored=$(json_get "$(flink_rest GET "/jobs/$job2/checkpoints")" '(d.get("latest", {}).get("restored") or {}).get("external_path", "")')
+[[ $restored == "$savepoint" ]] || fail "job $job2 restored from '$restored', not from $savepoint"
+[[ $(taskmanagers) == "$tm_before" ]] || fail "the TaskManager changed ($tm_before -> $(taskmanagers)); the test must resubmit into the same JVM"
+pass "stopped with savepoint $savepoint and resumed as job $job2 in the same TaskManager in $((SECONDS - started))s"
+
+sed -n 4p scripts/sample/corpus.jsonl >"$WORK/second.jsonl"
+ingest "$WORK/second.jsonl"
+ask 4 "after the resume, a new document"
+ask 1 "after the resume, a document of the first job"
+
+flink_rest PATCH "/jobs/$job2?mode=cancel" >/dev/null || fail "cannot cancel job $job2"
+echo "submission test: $PASSED passed, 0 failed"
