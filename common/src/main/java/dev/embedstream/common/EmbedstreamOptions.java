@@ -45,6 +45,10 @@ public final class EmbedstreamOptions {
             .withDescription("Deadline of every Milvus call.");
     public static final ConfigOption<Integer> MILVUS_WRITE_BATCH_ROWS = key("milvus.write.max-batch-rows")
             .intType().defaultValue(256).withDescription("Rows buffered by a sink subtask before it writes.");
+    public static final ConfigOption<MemorySize> MILVUS_WRITE_BATCH_BYTES = key("milvus.write.max-batch-bytes")
+            .memoryType().defaultValue(MemorySize.parse("8mb"))
+            .withDescription("Estimated bytes (texts, metadata, vectors) a sink subtask buffers before it writes; "
+                    + "keeps each insert well under Milvus' 64 MB gRPC message limit.");
     public static final ConfigOption<Duration> MILVUS_WRITE_FLUSH_INTERVAL = key("milvus.write.flush-interval")
             .durationType().defaultValue(Duration.ofMillis(200))
             .withDescription("Longest time a row waits in the sink buffer (it is also flushed on every checkpoint).");
@@ -115,6 +119,10 @@ public final class EmbedstreamOptions {
             .durationType().defaultValue(Duration.ofMinutes(10))
             .withDescription("A request_id seen again within this time is not computed twice; its answer is re-sent "
                     + "if it already went out. Answers are kept in state for this long.");
+    public static final ConfigOption<Integer> MAX_PARALLELISM = key("job.max-parallelism")
+            .intType().defaultValue(128)
+            .withDescription("Max parallelism of every operator (key groups of the keyed state): the most a savepoint "
+                    + "can be rescaled to. Fixed from the first run: changing it breaks restores.");
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = key("checkpoint.interval")
             .durationType().defaultValue(Duration.ofSeconds(10)).withDescription("Checkpoint interval.");
 

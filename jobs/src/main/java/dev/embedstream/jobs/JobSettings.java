@@ -48,7 +48,9 @@ public record JobSettings(
         long retrievalL1Bytes,
         boolean semanticCacheEnabled,
         double semanticThreshold,
-        long semanticCacheBytes)
+        long semanticCacheBytes,
+        int maxParallelism,
+        long writeBatchBytes)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -88,7 +90,9 @@ public record JobSettings(
                 c.get(CACHE_RETRIEVAL_L1_SIZE).getBytes(),
                 c.get(CACHE_SEMANTIC_ENABLED),
                 c.get(CACHE_SEMANTIC_THRESHOLD),
-                c.get(CACHE_SEMANTIC_SIZE).getBytes());
+                c.get(CACHE_SEMANTIC_SIZE).getBytes(),
+                c.get(MAX_PARALLELISM),
+                c.get(MILVUS_WRITE_BATCH_BYTES).getBytes());
         s.validate();
         return s;
     }
@@ -120,8 +124,10 @@ public record JobSettings(
         require(chunkMaxTokens <= modelMaxTokens, "chunk.max-tokens must not exceed model.max-tokens");
         require(maxInFlight >= 1, "query.max-in-flight must be >= 1");
         require(writeBatchRows >= 1, "milvus.write.max-batch-rows must be >= 1");
+        require(writeBatchBytes >= 1024, "milvus.write.max-batch-bytes must be >= 1kb");
         require(modelThreads >= 1, "model.intra-op-threads must be >= 1");
         require(epochRefreshMs >= 1, "cache.retrieval.epoch-refresh must be positive");
+        require(maxParallelism >= 1 && maxParallelism <= 32768, "job.max-parallelism must be in [1, 32768]");
         require(semanticThreshold > 0 && semanticThreshold <= 1, "cache.semantic.threshold must be in (0, 1]");
     }
 

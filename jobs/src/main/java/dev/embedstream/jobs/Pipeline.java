@@ -47,56 +47,59 @@ public final class Pipeline {
 
     static void define(StreamExecutionEnvironment env, PipelineSources sources, PipelineSinks sinks,
             JobSettings settings, EmbedderFactory embedder) {
+        // Explicit on every operator: keyed state is split into this many key groups, so a
+        // savepoint restores into any parallelism up to it, and changing it later breaks restores.
+        int maxParallelism = settings.maxParallelism();
         SingleOutputStreamOperator<DocumentChange> documents = env
                 .fromSource(sources.documents(), WatermarkStrategy.noWatermarks(), "documents")
-                .uid("source-documents")
+                .uid("source-documents").setMaxParallelism(maxParallelism)
                 .process(new ParseDocuments(settings.maxTextBytes()))
-                .name("parse-documents").uid("parse-documents");
+                .name("parse-documents").uid("parse-documents").setMaxParallelism(maxParallelism);
 
         DataStream<ChunkTask> chunks = documents
                 .keyBy(DocumentChange::docId)
                 .process(new DedupDocuments(settings.dedupTtlMs()))
-                .name("dedup-documents").uid("dedup-documents")
+                .name("dedup-documents").uid("dedup-documents").setMaxParallelism(maxParallelism)
                 .flatMap(new ChunkDocuments(settings))
-                .name("chunk-documents").uid("chunk-documents");
+                .name("chunk-documents").uid("chunk-documents").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<QueryTask> queries = env
                 .fromSource(sources.queries(), WatermarkStrategy.noWatermarks(), "queries")
-                .uid("source-queries")
+                .uid("source-queries").setMaxParallelism(maxParallelism)
                 .process(new ParseQueries(settings.maxTextBytes(), settings.defaultTopK()))
-                .name("parse-queries").uid("parse-queries");
+                .name("parse-queries").uid("parse-queries").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<QueryTask> firstAsks = queries
                 .keyBy(QueryTask::requestId)
                 .process(new DedupQueries(settings.queryDedupTtlMs()))
-                .name("dedup-queries").uid("dedup-queries");
+                .name("dedup-queries").uid("dedup-queries").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<ChunkTask> embedded = chunks
                 .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings, embedder))
-                .uid("embed-documents");
-        embedded.sinkTo(new MilvusSink(settings)).name("milvus-upsert").uid("milvus-upsert");
+                .uid("embed-documents").setMaxParallelism(maxParallelism);
+        embedded.sinkTo(new MilvusSink(settings)).name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
 
         // Queries embed in their own task: a document backlog, or Milvus writes stalled by an
         // outage, must never hold a query back.
         SingleOutputStreamOperator<QueryTask> embeddedQueries = firstAsks
                 .transform("embed-queries", TypeInformation.of(QueryTask.class), new EmbedQueries(settings, embedder))
-                .uid("embed-queries")
+                .uid("embed-queries").setMaxParallelism(maxParallelism)
                 .disableChaining();
 
         DataStream<Reply> answers = AsyncDataStream
                 .unorderedWait(embeddedQueries, new SearchMilvus(settings),
                         settings.searchTimeoutMs(), TimeUnit.MILLISECONDS, settings.maxInFlight())
-                .name("search-milvus").uid("search-milvus");
+                .name("search-milvus").uid("search-milvus").setMaxParallelism(maxParallelism);
 
         answers.union(queries.getSideOutput(Replies.TAG), embeddedQueries.getSideOutput(Replies.TAG))
                 .keyBy(Reply::requestId)
                 .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::requestId))
                 .process(new ReplyCache(settings.queryDedupTtlMs()))
-                .name("reply-cache").uid("reply-cache")
-                .sinkTo(sinks.responses()).name("responses").uid("sink-responses");
+                .name("reply-cache").uid("reply-cache").setMaxParallelism(maxParallelism)
+                .sinkTo(sinks.responses()).name("responses").uid("sink-responses").setMaxParallelism(maxParallelism);
 
         DataStream<DeadLetterRecord> deadLetters =
                 documents.getSideOutput(DeadLetters.TAG).union(queries.getSideOutput(DeadLetters.TAG));
-        deadLetters.sinkTo(sinks.deadLetters()).name("dead-letters").uid("sink-dead-letters");
+        deadLetters.sinkTo(sinks.deadLetters()).name("dead-letters").uid("sink-dead-letters").setMaxParallelism(maxParallelism);
     }
 }

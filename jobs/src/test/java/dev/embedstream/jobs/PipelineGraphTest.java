@@ -27,6 +27,13 @@ class PipelineGraphTest {
     }
 
     @Test
+    void everyOperatorHasAnExplicitMaxParallelismSoKeyedStateRescalesFromSavepoints() {
+        for (StreamNode node : graph().getStreamNodes()) {
+            assertThat(node.getMaxParallelism()).as("max parallelism of %s", node.getOperatorName()).isEqualTo(128);
+        }
+    }
+
+    @Test
     void checkpointingIsOnByDefault() {
         Configuration conf = JobConfig.fromArgs(new String[0]);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);

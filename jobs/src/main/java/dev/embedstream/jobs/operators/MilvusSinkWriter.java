@@ -7,6 +7,9 @@ import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.ChunkTask;
+import io.milvus.exception.ParamException;
+import io.milvus.v2.exception.ErrorCode;
+import io.milvus.v2.exception.MilvusClientException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -27,11 +30,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Buffers upserts by chunk id (last write wins, so keys are unique within a write) and flushes on
- * size, on time and on every checkpoint, so nothing a checkpoint covers lives only in memory.
+ * rows, estimated bytes, time and every checkpoint, so nothing a checkpoint covers lives only in
+ * memory.
  * After a document's chunks are upserted, its chunks beyond the new count are deleted. A delete
  * first flushes the buffer, so a document's deletes and upserts apply in arrival order. Transient
  * failures are retried with capped backoff for a bounded time; then the job fails and replays
- * from its last checkpoint (writes are idempotent).
+ * from its last checkpoint (writes are idempotent). Errors that no retry can fix (Milvus rejects
+ * the parameters: a collection with another dimension, say) fail at once. While Milvus is down the
+ * writer blocks in its retries, which back-pressures the job instead of buffering more.
  *
  * <p>With the retrieval cache on, each committed write (upsert batch or delete) bumps the
  * collection epoch of the tenants it touched, so cached answers computed before it are no longer
@@ -50,6 +56,7 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
     private final Map<String, ChunkRow> pending = new LinkedHashMap<>();
     /** doc id -> chunk count of its latest version in the buffer. */
     private final Map<String, Integer> chunkCounts = new LinkedHashMap<>();
+    private long pendingBytes;
     private final Counter rowsWritten;
     private final Counter documentsDeleted;
     private final Counter retries;
@@ -117,9 +124,10 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
         }
         ChunkRow row = new ChunkRow(task.docId(), task.chunkIndex(), task.tenant(), task.text(), task.contentHash(),
                 task.metadataJson(), task.vector());
-        pending.put(row.chunkId(), row);
+        ChunkRow replaced = pending.put(row.chunkId(), row);
+        pendingBytes += estimatedBytes(row) - (replaced == null ? 0 : estimatedBytes(replaced));
         chunkCounts.put(task.docId(), task.chunkCount());
-        if (pending.size() >= settings.writeBatchRows()) {
+        if (pending.size() >= settings.writeBatchRows() || pendingBytes >= settings.writeBatchBytes()) {
             flush(false);
         } else if (!timerPending) {
             timerPending = true;
@@ -151,6 +159,7 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
         Set<String> tenants = new LinkedHashSet<>();
         rows.forEach(r -> tenants.add(r.tenant()));
         pending.clear();
+        pendingBytes = 0;
         chunkCounts.clear();
         bumpEpochs(tenants);
         scheduleSeal();
@@ -181,6 +190,26 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
         }
     }
 
+    /** What a row costs in an insert request, roughly: UTF-16 upper bound of its strings plus the vector. */
+    static long estimatedBytes(ChunkRow r) {
+        return 64 + 2L * (r.docId().length() + r.tenant().length() + r.text().length() + r.contentHash().length()
+                + r.metadataJson().length()) + 4L * r.vector().length;
+    }
+
+    /** False for errors no retry can fix: Milvus or the client rejected the request's parameters. */
+    static boolean retryable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IllegalArgumentException || t instanceof ParamException) {
+                return false; // the SDK's own checks: dimension, field types, lengths
+            }
+            if (t instanceof MilvusClientException m
+                    && (m.getErrorCode() == ErrorCode.INVALID_PARAMS || m.getServerErrCode() == 1100)) {
+                return false; // 1100: Milvus' "invalid parameter"
+            }
+        }
+        return true;
+    }
+
     private void withRetry(String what, Runnable call) throws InterruptedException {
         long deadline = System.currentTimeMillis() + MAX_RETRY_MS;
         long backoff = 100;
@@ -189,6 +218,9 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
                 call.run();
                 return;
             } catch (RuntimeException e) {
+                if (!retryable(e)) {
+                    throw new IllegalStateException("Milvus " + what + " was rejected; retrying cannot help: " + e.getMessage(), e);
+                }
                 if (System.currentTimeMillis() + backoff > deadline) {
                     throw new IllegalStateException("Milvus " + what + " still failing after " + MAX_RETRY_MS + " ms", e);
                 }

@@ -107,8 +107,13 @@ class EmbedQueriesTest {
             assertThat(toSearch.answerKey()).as("a key to store the answer under").contains(collection);
             // What SearchMilvus does with its answer:
             List<Hit> answer = List.of(new Hit("doc-1", 0, 0.9, "the text", Map.of()));
-            new RetrievalCache(redis, collection, "", Duration.ofMinutes(1), Duration.ofSeconds(1), 0)
-                    .put(toSearch.answerKey(), answer);
+            RetrievalCache searchSide = new RetrievalCache(redis, collection, "", Duration.ofMinutes(1), Duration.ofSeconds(1), 0);
+            searchSide.put(toSearch.answerKey(), answer);
+            // The write is fire-and-forget: wait until Redis has it, as a later query would.
+            long until = System.currentTimeMillis() + 5_000;
+            while (searchSide.getAll(List.of(toSearch.answerKey())).isEmpty() && System.currentTimeMillis() < until) {
+                Thread.sleep(10);
+            }
 
             QueryTask again = new QueryTask("second", toSearch.text(), 5, "default", "{}", 0, -1,
                     System.currentTimeMillis(), null, null);
