@@ -73,6 +73,7 @@ PY
 flink_log "running the job${SAVEPOINT:+ from $SAVEPOINT}${PARALLELISM:+ at parallelism $PARALLELISM}"
 run=$(FLINK_REST_TIMEOUT=300 flink_rest POST "/jars/$jar_id/run" "$request") || flink_die "the cluster did not run the job"
 job=$(json_get "$run" 'd["jobid"]')
-flink_await_job_running "$job" "$TIMEOUT" || flink_die "job $job did not start"
+flink_await_job_running "$job" "$TIMEOUT" ||
+  flink_die "job $job did not start (if it is restarting, it is still on the cluster: cancel it or fix the cause)"
 flink_log "job $job is running"
 echo "$job"

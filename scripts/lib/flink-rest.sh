@@ -6,7 +6,9 @@
 #   flink_rest METHOD PATH [JSON]       call $FLINK_REST (e.g. http://127.0.0.1:8081), print the body
 #   flink_upload_jar JAR                POST /jars/upload, print the answer
 #   json_get JSON EXPR                  print EXPR of the parsed document `d`, e.g. 'd["jobid"]'
-#   flink_await_job_running JOB SECS    until the job and all its tasks run; fail if it ends first
+#   flink_job_exception JOB             the first lines of the job's latest exception
+#   flink_await_job_running JOB SECS    until the job and all its tasks run; fail if it ends or
+#                                       restarts first (the job may still be restarting then)
 
 flink_log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 flink_die() { printf '[%s] ERROR: %s\n' "$(basename "$0" .sh)" "$*" >&2; exit 1; }
@@ -43,6 +45,13 @@ json_get() {
   python3 -c 'import json, sys; d = json.loads(sys.argv[1]); v = eval(sys.argv[2]); print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
 }
 
+# The first lines of the job's most recent exception.
+flink_job_exception() {
+  local body
+  body=$(flink_rest GET "/jobs/$1/exceptions" 2>/dev/null) || { echo "(unavailable)"; return 0; }
+  json_get "$body" '((d.get("exceptionHistory") or {}).get("entries") or [{}])[0].get("stacktrace", "(none)")' | head -n 12
+}
+
 flink_await_job_running() {
   local job=$1 secs=$2 start=$SECONDS body state
   while ((SECONDS - start < secs)); do
@@ -50,8 +59,9 @@ flink_await_job_running() {
       state=$(json_get "$body" '"%s %s" % (d["state"], all(v["status"] == "RUNNING" for v in d["vertices"]))')
       case $state in
         "RUNNING True") return 0 ;;
-        FAILED* | CANCELED* | FINISHED*)
-          flink_log "job $job is ${state% *}: $(flink_rest GET "/jobs/$job/exceptions" 2>/dev/null | head -c 2000)"
+        # A job that restarts before all its tasks ever ran will not come up by waiting longer.
+        FAILED* | CANCELED* | FINISHED* | RESTARTING*)
+          flink_log "job $job is ${state% *}; its latest exception: $(flink_job_exception "$job")"
           return 1 ;;
       esac
     fi
