@@ -32,6 +32,17 @@ public final class ServerControl {
         stack("stack_start_milvus \"$EMBEDSTREAM_TEST_MILVUS_VENV\" \"$EMBEDSTREAM_TEST_MILVUS_DIR\" " + port);
     }
 
+    /** Stops the Kafka broker as an operator would (SIGTERM: controlled shutdown) and waits until it is gone. */
+    public static void stopKafka() throws IOException, InterruptedException {
+        stop(Path.of(env("EMBEDSTREAM_TEST_KAFKA_DIR"), "kafka.pid"), "-TERM");
+    }
+
+    /** Starts the broker again on its port with its data (topics and committed offsets survive). */
+    public static void startKafka() throws IOException, InterruptedException {
+        int port = Integer.parseInt(TestServers.kafkaBootstrap().substring(TestServers.kafkaBootstrap().lastIndexOf(':') + 1));
+        stack("stack_start_kafka \"$EMBEDSTREAM_TEST_KAFKA_HOME\" \"$EMBEDSTREAM_TEST_KAFKA_DIR\" " + port);
+    }
+
     /** Kills Redis outright (SIGKILL, no goodbye to clients) and waits until it is gone. */
     public static void killRedis() throws IOException, InterruptedException {
         stop(Path.of(env("EMBEDSTREAM_TEST_REDIS_DIR"), "redis.pid"), "-KILL");
