@@ -2,10 +2,13 @@
 # Checks docker/k8s/flinkdeployment.yaml offline for the rules the operator's validator applies
 # to flinkConfiguration (a savepoint upgrade needs checkpoint and savepoint directories) and for
 # what embedstream relies on (autoscaler on, Prometheus reporter, the job jar and class).
-# Not yet a schema validation: the CRD schema would have to come from an artifact at check time.
+# Then validates it against the FlinkDeployment CRD's schema: the CRD comes from the operator API
+# jar on Maven Central (scripts/k8s/pom.xml, fetched once into .local/k8s), the validation is
+# scripts/k8s/validate.py with jsonschema + PyYAML from PyPI in .local/k8s/venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MANIFEST=${1:-docker/k8s/flinkdeployment.yaml}
+K8S=.local/k8s
 
 fail=0
 need() {  # need DESCRIPTION REGEX: the manifest must have a line matching REGEX
@@ -25,4 +28,18 @@ need "the job jar" '^    jarURI: local:///opt/flink/usrlib/embedstream-job\.jar$
 need "the job class" '^    entryClass: dev\.embedstream\.jobs\.EmbedstreamJob$'
 need "TaskManager slots" '^    taskmanager\.numberOfTaskSlots: "[0-9]+"$'
 (( fail == 0 )) && echo "check-k8s: $MANIFEST: operator rules and embedstream settings present"
+
+# -v1.yml is the CRD in apiextensions.k8s.io/v1 form (versions[].schema); -v1beta1.yml is the legacy form.
+CRD=$K8S/flinkdeployments.flink.apache.org-v1.yml
+if [[ ! -s $CRD ]]; then
+  mkdir -p "$K8S"
+  mvn -B -ntp -q -f scripts/k8s/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$K8S/jars" >&2
+  unzip -p "$K8S"/jars/flink-kubernetes-operator-api-*.jar "META-INF/fabric8/$(basename "$CRD")" >"$CRD.tmp"
+  mv "$CRD.tmp" "$CRD"
+fi
+if [[ ! -x $K8S/venv/bin/python ]] || ! "$K8S/venv/bin/python" -c 'import jsonschema, yaml' 2>/dev/null; then
+  python3 -m venv "$K8S/venv"
+  "$K8S/venv/bin/pip" install -q --disable-pip-version-check "jsonschema==4.25.1" "PyYAML==6.0.3" >&2
+fi
+"$K8S/venv/bin/python" scripts/k8s/validate.py "$MANIFEST" "$CRD" || fail=1
 exit "$fail"

@@ -8,7 +8,8 @@
 #
 #     mvn -B -ntp verify "$@"
 #
-# from the repo root, then (when Maven passed) scripts/test-submission.sh, which submits the
+# from the repo root, then (when Maven passed) scripts/check-k8s.sh (the Kubernetes manifest against
+# the operator's CRD schema) and scripts/test-submission.sh, which submits the
 # packaged job jar to a standalone Flink cluster, stops it with a savepoint and resumes it;
 # EMBEDSTREAM_SKIP_SUBMISSION_TEST=1 skips that step (for focused runs of single tests).
 # The servers and their data (.local/test-<pid>/) are removed afterwards, whatever
@@ -78,6 +79,10 @@ stack_log "running: mvn -B -ntp verify $*"
 rc=0
 mvn -B -ntp verify "$@" || rc=$?
 stack_log "mvn exited with status $rc"
+if ((rc == 0)); then
+  stack_log "running: scripts/check-k8s.sh (FlinkDeployment against the operator's CRD schema)"
+  scripts/check-k8s.sh || rc=$?
+fi
 # The cluster test needs the jar that `mvn verify` packages, so it runs after Maven.
 if ((rc == 0)) && [[ -z ${EMBEDSTREAM_SKIP_SUBMISSION_TEST:-} ]]; then
   stack_log "running: scripts/test-submission.sh (job jar on a standalone Flink cluster)"
