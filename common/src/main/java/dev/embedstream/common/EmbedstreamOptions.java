@@ -130,6 +130,10 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<String> REDIS_URI = key("redis.uri")
             .stringType().noDefaultValue()
             .withDescription("Redis URI of the embedding cache (redis://, rediss:// for TLS; password in the URI); unset = no cache.");
+    public static final ConfigOption<String> REDIS_PASSWORD = key("redis.password")
+            .stringType().noDefaultValue()
+            .withDescription("Redis AUTH password (or EMBEDSTREAM_REDIS_PASSWORD). Prefer it to a password inside "
+                    + "redis.uri: Flink masks this key's value in its logs and web UI.");
     public static final ConfigOption<Duration> REDIS_TIMEOUT = key("redis.timeout")
             .durationType().defaultValue(Duration.ofMillis(100))
             .withDescription("Deadline of every Redis command; a slower Redis counts as a miss and trips the breaker.");

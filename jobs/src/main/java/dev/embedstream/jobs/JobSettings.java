@@ -2,12 +2,14 @@ package dev.embedstream.jobs;
 
 import static dev.embedstream.common.EmbedstreamOptions.*;
 
+import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.embed.Pooling;
 import dev.embedstream.common.milvus.MilvusSettings;
 import java.io.Serializable;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.apache.flink.configuration.ReadableConfig;
 
 /**
@@ -50,7 +52,8 @@ public record JobSettings(
         double semanticThreshold,
         long semanticCacheBytes,
         int maxParallelism,
-        long writeBatchBytes)
+        long writeBatchBytes,
+        String redisPassword)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -92,9 +95,15 @@ public record JobSettings(
                 c.get(CACHE_SEMANTIC_THRESHOLD),
                 c.get(CACHE_SEMANTIC_SIZE).getBytes(),
                 c.get(MAX_PARALLELISM),
-                c.get(MILVUS_WRITE_BATCH_BYTES).getBytes());
+                c.get(MILVUS_WRITE_BATCH_BYTES).getBytes(),
+                c.getOptional(REDIS_PASSWORD).orElse(System.getenv("EMBEDSTREAM_REDIS_PASSWORD")));
         s.validate();
         return s;
+    }
+
+    /** A connection to the configured Redis, built in an operator's {@code open()}. */
+    public RedisLink redisLink(String name) {
+        return new RedisLink(name, redisUri, redisPassword, Duration.ofMillis(redisTimeoutMs));
     }
 
     /** Answers are cached only with Redis: the collection epochs that invalidate them live there. */
@@ -111,7 +120,7 @@ public record JobSettings(
         return ModelCatalog.resolve(modelName, modelPooling, modelMaxTokens, Path.of(modelCacheDir));
     }
 
-    /** Redis URIs carry passwords: never print them. */
+    /** Redis URIs and passwords and the Milvus token are secrets: never print them. */
     @Override
     public String toString() {
         return "JobSettings[milvus=" + milvus + ", model=" + modelName + ", redis=" + (redisUri == null ? "off" : "on") + "]";

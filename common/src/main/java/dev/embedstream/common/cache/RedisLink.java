@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * rejects when full, commands are rejected at once while disconnected (no queueing for a dead
  * server), and a resilience4j circuit breaker stops calling a failing Redis for 5 s, so a dead
  * Redis costs a few timeouts per window rather than one per record. Callers get "nothing" on any
- * failure and carry on without the cache. AUTH and TLS come from the URI
- * ({@code redis://:password@host:port}, {@code rediss://...}). The connection is made on first
+ * failure and carry on without the cache. TLS comes from the URI ({@code rediss://...}); the AUTH
+ * password from {@code redis.password} (or the URI, {@code redis://:password@host:port}). The connection is made on first
  * use, so a Redis that is down at start-up is a miss, not a failure.
  */
 public final class RedisLink implements AutoCloseable {
@@ -52,8 +52,16 @@ public final class RedisLink implements AutoCloseable {
     private StatefulRedisConnection<byte[], byte[]> connection;
 
     public RedisLink(String name, String redisUri, Duration timeout) {
+        this(name, redisUri, null, timeout);
+    }
+
+    /** @param password AUTH password kept out of the URI (so it can be masked in configuration), or null */
+    public RedisLink(String name, String redisUri, String password, Duration timeout) {
         this.name = name;
         this.uri = RedisURI.create(redisUri);
+        if (password != null && !password.isEmpty()) {
+            uri.setAuthentication(password.toCharArray());
+        }
         this.timeout = timeout;
         this.breaker = CircuitBreaker.of("redis-" + name, CircuitBreakerConfig.custom()
                 .slidingWindowSize(10)

@@ -66,7 +66,7 @@ final class Caches implements AutoCloseable {
      */
     static Caches open(JobSettings s, String fingerprint, boolean withAnswers, MetricGroup group) {
         RedisLink redis = s.redisUri() == null ? null
-                : new RedisLink("cache", s.redisUri(), Duration.ofMillis(s.redisTimeoutMs()));
+                : s.redisLink("cache");
         RedisEmbeddingCache l2 = redis == null ? null
                 : new RedisEmbeddingCache(redis, fingerprint, Duration.ofMillis(s.embeddingCacheTtlMs()));
         EmbeddingCache embeddings = new EmbeddingCache(fingerprint, s.embeddingL1Bytes(), l2);

@@ -80,7 +80,7 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
         group.gauge("milvusBufferedRows", pending::size);
         group.gauge("epochBumpsPending", unbumped::size);
         redis = settings.retrievalCacheOn()
-                ? new RedisLink("epochs", settings.redisUri(), Duration.ofMillis(settings.redisTimeoutMs())) : null;
+                ? settings.redisLink("epochs") : null;
         epochs = redis == null ? null : new CollectionEpochs(redis, settings.milvus().collection());
     }
 

@@ -60,7 +60,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                     return t;
                 });
         if (settings.retrievalCacheOn()) {
-            redis = new RedisLink("answers", settings.redisUri(), Duration.ofMillis(settings.redisTimeoutMs()));
+            redis = settings.redisLink("answers");
             answers = new RetrievalCache(redis, settings.milvus().collection(), "", Duration.ofMillis(settings.retrievalCacheTtlMs()),
                     Duration.ofMillis(settings.epochRefreshMs()), settings.retrievalL1Bytes());
             semantic = settings.semanticCacheOn()
