@@ -5,16 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.testing.RedisProcess;
 import dev.embedstream.common.testing.TestServers;
-import java.io.IOException;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -48,13 +44,8 @@ class SecretsStayOutOfLogsAndRecordsTest {
         String redisPassword = "redis-pw-" + UUID.randomUUID();
         String milvusToken = "root:milvus-pw-" + UUID.randomUUID();
         String kafkaPassword = "kafka-pw-" + UUID.randomUUID();
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
-        Process redis = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--requirepass", redisPassword).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        RedisProcess redis = RedisProcess.start(false, "--requirepass", redisPassword);
+        int port = redis.port;
         StringWriter logs = new StringWriter();
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         Configuration cfg = ctx.getConfiguration();
@@ -75,7 +66,6 @@ class SecretsStayOutOfLogsAndRecordsTest {
         ctx.updateLoggers();
         TestJob test = new TestJob("secrets");
         try (KafkaTestSupport kafka = new KafkaTestSupport(TestServers.kafkaBootstrap()); MilvusStore milvus = test.milvus()) {
-            awaitPort(port);
             test.createTopics(kafka);
             JobClient job = test.start("--redis.uri", "redis://127.0.0.1:" + port, "--redis.password", redisPassword,
                     "--milvus.token", milvusToken,
@@ -112,25 +102,12 @@ class SecretsStayOutOfLogsAndRecordsTest {
             root.setLevel(before);
             ctx.updateLoggers();
             capture.stop();
-            redis.destroy();
-            redis.waitFor(10, TimeUnit.SECONDS);
+            redis.close();
         }
         String logged = logs.toString();
         assertThat(logged).as("something was captured (Kafka client configs are logged at INFO)").contains("ConsumerConfig");
         for (String secret : List.of(redisPassword, "milvus-pw-", kafkaPassword)) {
             assertThat(logged).as("logs mention a secret").doesNotContain(secret);
         }
-    }
-
-    private static void awaitPort(int port) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (System.currentTimeMillis() < deadline) {
-            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
-                return;
-            } catch (IOException e) {
-                Thread.sleep(50);
-            }
-        }
-        throw new IllegalStateException("redis-server did not start on " + port);
     }
 }

@@ -3,8 +3,8 @@ package dev.embedstream.common.cache;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.embedstream.common.model.Hit;
+import dev.embedstream.common.testing.RedisProcess;
 import dev.embedstream.common.testing.TestServers;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Answers, epochs, Redis AUTH and TLS against real redis-server processes. */
@@ -95,67 +94,31 @@ class RetrievalCacheTest {
 
     @Test
     void passwordFromTheUriAuthenticates() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
-        Process redis = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--requirepass", "s3cret").redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            awaitPort(port);
-            try (RedisLink good = new RedisLink("test", "redis://:s3cret@127.0.0.1:" + port, Duration.ofMillis(500));
-                    RedisLink bad = new RedisLink("test", "redis://:wrong@127.0.0.1:" + port, Duration.ofMillis(500))) {
-                assertThat(new CollectionEpochs(good, "c").bump(List.of("t"))).isTrue();
-                assertThat(new CollectionEpochs(good, "c").read(List.of("t"))).contains(Map.of("t", 1L));
-                assertThat(new CollectionEpochs(bad, "c").read(List.of("t"))).isEmpty();
-            }
-        } finally {
-            redis.destroy();
-            redis.waitFor(10, TimeUnit.SECONDS);
+        try (RedisProcess redis = RedisProcess.start(false, "--requirepass", "s3cret");
+                RedisLink good = new RedisLink("test", "redis://:s3cret@127.0.0.1:" + redis.port, Duration.ofMillis(500));
+                RedisLink bad = new RedisLink("test", "redis://:wrong@127.0.0.1:" + redis.port, Duration.ofMillis(500))) {
+            assertThat(new CollectionEpochs(good, "c").bump(List.of("t"))).isTrue();
+            assertThat(new CollectionEpochs(good, "c").read(List.of("t"))).contains(Map.of("t", 1L));
+            assertThat(new CollectionEpochs(bad, "c").read(List.of("t"))).isEmpty();
         }
     }
 
     @Test
     void aRedissUriTalksTlsAndAPlainOneCannot(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
         Process cert = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                 "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString(),
                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         assertThat(cert.waitFor()).as("openssl made a test certificate").isZero();
-        Process redis = new ProcessBuilder("redis-server", "--port", "0", "--tls-port", Integer.toString(port),
-                "--tls-cert-file", dir.resolve("cert.pem").toString(), "--tls-key-file", dir.resolve("key.pem").toString(),
-                "--tls-ca-cert-file", dir.resolve("cert.pem").toString(), "--tls-auth-clients", "no",
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no").redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            awaitPort(port);
-            // A self-signed test certificate: peer verification off here; with a real CA the JVM trust store verifies it.
-            try (RedisLink tls = new RedisLink("test", "rediss://127.0.0.1:" + port + "?verifyPeer=NONE", Duration.ofSeconds(2));
-                    RedisLink plain = new RedisLink("test", "redis://127.0.0.1:" + port, Duration.ofMillis(500))) {
-                assertThat(new CollectionEpochs(tls, "c").bump(List.of("t"))).isTrue();
-                assertThat(new CollectionEpochs(tls, "c").read(List.of("t"))).contains(Map.of("t", 1L));
-                assertThat(new CollectionEpochs(plain, "c").read(List.of("t"))).isEmpty();
-            }
-        } finally {
-            redis.destroy();
-            redis.waitFor(10, TimeUnit.SECONDS);
+        try (RedisProcess redis = RedisProcess.start(true, "--tls-cert-file", dir.resolve("cert.pem").toString(),
+                "--tls-key-file", dir.resolve("key.pem").toString(), "--tls-ca-cert-file", dir.resolve("cert.pem").toString(),
+                "--tls-auth-clients", "no");
+                // A self-signed test certificate: peer verification off here; with a real CA the JVM trust store verifies it.
+                RedisLink tls = new RedisLink("test", "rediss://127.0.0.1:" + redis.port + "?verifyPeer=NONE", Duration.ofSeconds(2));
+                RedisLink plain = new RedisLink("test", "redis://127.0.0.1:" + redis.port, Duration.ofMillis(500))) {
+            assertThat(new CollectionEpochs(tls, "c").bump(List.of("t"))).isTrue();
+            assertThat(new CollectionEpochs(tls, "c").read(List.of("t"))).contains(Map.of("t", 1L));
+            assertThat(new CollectionEpochs(plain, "c").read(List.of("t"))).isEmpty();
         }
-    }
-
-    private static void awaitPort(int port) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (System.currentTimeMillis() < deadline) {
-            try (var socket = new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
-                return;
-            } catch (IOException e) {
-                Thread.sleep(50);
-            }
-        }
-        throw new IllegalStateException("redis-server did not start on " + port);
     }
 }
