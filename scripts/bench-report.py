@@ -42,7 +42,16 @@ res = {
 nr, dr = res["redis_down"]["noredis"]["median_documents_per_s"], res["redis_down"]["deadredis"]["median_documents_per_s"]
 res["redis_down"]["deadredis_over_noredis"] = dr / nr if nr and dr else None
 z = res["zipf"]
-res["charts"] = [
+model = load("model.json")
+res["model"] = model
+if model and cold:
+    pipeline_chunks_per_s = cold["documents_per_s"] * model["chunks"] / docs
+    res["model"]["pipeline_chunks_per_s"] = pipeline_chunks_per_s
+    res["model"]["pipeline_over_raw"] = pipeline_chunks_per_s / model["best_chunks_per_s"]
+res["charts"] = [] if not model else [
+    {"file": "model-throughput.png", "title": f"Raw ONNX Runtime on {model['chunks']} chunks ({model['parallel']} engines x {model['threads_per_engine']} thread)",
+     "y_label": "chunks/s", "labels": list(model["chunks_per_s"].keys()), "series": {"chunks/s": list(model["chunks_per_s"].values())}}]
+res["charts"] += [] if not cold else [
     {"file": "cache-ingest.png", "title": "Ingest throughput (median where repeated)", "y_label": "documents/s",
      "labels": ["cold (Redis on)", "texts cached", "no Redis", "Redis stopped"],
      "series": {"documents/s": [cold and cold["documents_per_s"], cached and cached["documents_per_s"], nr, dr]}},
@@ -56,9 +65,22 @@ for chart in res["charts"]:
 json.dump(res, open(f"{out}/results.json", "w"), indent=2)
 fmt = lambda x, d=1: "n/a" if x is None else f"{x:.{d}f}"
 ok = lambda cond: "met" if cond else "NOT met"
-lines = [
-    f"# Benchmark: caches ({res['machine']['cores']} cores, commit {res['machine']['commit']})", "",
-    f"Command: `scripts/bench.sh --repeats {repeats} --qps {qps:g} --seconds {secs} --zipf {zipf:g} --docs {docs} --outage-docs {outage}`", "",
+lines = [f"# Benchmark ({res['machine']['cores']} cores, commit {res['machine']['commit']})", "",
+         f"Command: `scripts/bench.sh --repeats {repeats} --qps {qps:g} --seconds {secs} --zipf {zipf:g} --docs {docs} --outage-docs {outage}`", ""]
+if model:
+    c = model.get("compare") or {}
+    cos_key = next((k for k in c if k.startswith("mean_cosine")), None)
+    lines += ["## Model alone (raw ONNX Runtime, the pipeline's ceiling)", "", "| figure | value | target |", "|---|---|---|",
+              f"| chunks of the first {docs} documents | {model['chunks']} ({model['tokens']} tokens) | |",
+              "| chunks/s per setting (median of " + str(repeats) + ") | " + ", ".join(f"{k} {v:g}" for k, v in model["chunks_per_s"].items()) + " | |",
+              f"| best raw setting | {model['best']}: {fmt(model['best_chunks_per_s'])} chunks/s | |"]
+    if model.get("pipeline_over_raw") is not None:
+        lines.append(f"| pipeline cold ingest (Kafka -> Flink -> Milvus) / raw best | {fmt(model['pipeline_chunks_per_s'])} / {fmt(model['best_chunks_per_s'])} chunks/s = {fmt(model['pipeline_over_raw'], 2)} | >= 0.75: {ok(model['pipeline_over_raw'] >= 0.75)} |")
+    if c:
+        lines.append(f"| int8 ({c['model']}) at that setting / fp32 | {fmt(c['chunks_per_s'])} / {fmt(model['best_chunks_per_s'])} chunks/s = {fmt(c['chunks_per_s'] / model['best_chunks_per_s'], 2)}x; mean cosine to fp32 {c.get(cos_key)} | >= 1.4x: {ok(c['chunks_per_s'] / model['best_chunks_per_s'] >= 1.4)}; cosine >= 0.98: {ok((c.get(cos_key) or 0) >= 0.98)} |")
+    lines.append("")
+if cold:
+    lines += ["## Caches", "",
     "| figure | value | target |", "|---|---|---|",
     f"| Zipf queries answered/s (offered {qps:g}/s for {secs}s after 5 s warm-up), median of {len(zipf_runs)} | {fmt(z['median_answered_qps'])}, {z['unanswered']} unanswered | >= 1,000 sustained: {ok(qps >= 1000 and (z['median_answered_qps'] or 0) >= 0.99 * qps and z['unanswered'] == 0)} |",
     f"| hit ratio | {fmt(z['median_hit_ratio'], 3)} | >= 0.8: {ok((z['median_hit_ratio'] or 0) >= 0.8)} |",
@@ -71,7 +93,7 @@ lines = [
     f"| re-ingest of cached texts (documents/s), ratio to cold | {fmt(cached and cached['documents_per_s'])}, {fmt(res['ingest']['cached_over_cold'], 2)}x | |",
     f"| ingest with Redis stopped / no Redis (median documents/s) | {fmt(dr)} / {fmt(nr)} = {fmt(res['redis_down']['deadredis_over_noredis'], 3)} | >= 0.9: {ok((res['redis_down']['deadredis_over_noredis'] or 0) >= 0.9)} |",
     f"| Redis stopped: ingests with documents missing / queries unanswered / not ok | {res['redis_down']['deadredis']['incomplete_ingests']} / {res['redis_down']['deadredis']['unanswered_queries']} / {res['redis_down']['deadredis']['not_ok_queries']} | 0 / 0 / 0 |",
-    "", "Charts: `cache-ingest.png`, `cache-query-latency.png`. Raw figures: `results.json`.",
-]
+    ""]
+lines.append("Charts: " + ", ".join(f"`{ch['file']}`" for ch in res["charts"]) + ". Raw figures: `results.json`.")
 open(f"{out}/summary.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

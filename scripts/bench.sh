@@ -19,7 +19,12 @@
 #      each (cold in-process cache), --repeats times each, then 20 q/s for 10 s: documents/s,
 #      lost documents, unanswered queries; the ratio of the medians.
 #
-# Usage: scripts/bench.sh [--repeats N] [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
+# Section "model" (the batching issue's ceiling): `embedstream bench-model` on the first --docs
+#   documents' chunks: raw ONNX Runtime chunks/s with the job's engines and threads (2 x 1) at batch
+#   sizes 1, 4, 16, 64, in arrival order and grouped by length; then the int8 model at the best
+#   setting and the mean cosine between int8 and fp32 vectors.
+#
+# Usage: scripts/bench.sh [--only cache|model] [--repeats N] [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,16 +32,17 @@ cd "$ROOT"
 # shellcheck source=SCRIPTDIR/lib/stack.sh
 . "$ROOT/scripts/lib/stack.sh"
 
-REPEATS=3 QPS=1000 SECONDS_PER_RUN=30 ZIPF=1.1 DOCS=300 OUTAGE_DOCS=150
+REPEATS=3 QPS=1000 SECONDS_PER_RUN=30 ZIPF=1.1 DOCS=300 OUTAGE_DOCS=150 ONLY=""
 while (($#)); do
   case $1 in
+    --only) ONLY=$2; shift ;;
     --repeats) REPEATS=$2; shift ;;
     --qps) QPS=$2; shift ;;
     --seconds) SECONDS_PER_RUN=$2; shift ;;
     --zipf) ZIPF=$2; shift ;;
     --docs) DOCS=$2; shift ;;
     --outage-docs) OUTAGE_DOCS=$2; shift ;;
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -55,6 +61,16 @@ mkdir -p "$OUT/raw" "$OUT/data" "$WORK"
 stack_cleanup_on_exit "$WORK"
 
 stack_build_job "$ROOT" "$CLASSPATH_FILE" || die "could not build the job"
+
+if [[ -z $ONLY || $ONLY == model ]]; then
+  log "model alone: raw ONNX Runtime on the chunks of $DOCS documents (2 engines x 1 thread), then int8 vs fp32"
+  scripts/embedstream bench-model --docs "$DOCS" --repeats "$REPEATS" --batch-sizes 1,4,16,64 \
+    --compare all-minilm-l6-v2-q --out "$OUT/raw/model.json" >/dev/null
+fi
+if [[ $ONLY == model ]]; then
+  python3 scripts/bench-report.py "$OUT" "$QPS" "$SECONDS_PER_RUN" "$ZIPF" "$DOCS" "$OUTAGE_DOCS" "$REPEATS"
+  exit 0
+fi
 stack_install_redis
 stack_install_milvus "$LOCAL/venv"
 stack_install_kafka "$LOCAL/kafka"

@@ -15,6 +15,9 @@ public final class Defaults {
     public static final String COLLECTION = "embedstream_chunks";
     public static final String TENANT = "default";
     public static final int TOP_K = 5;
+    public static final int MODEL_MAX_TOKENS = 256;
+    public static final int CHUNK_MAX_TOKENS = 256;
+    public static final int CHUNK_OVERLAP_TOKENS = 32;
 
     private Defaults() {}
 }

