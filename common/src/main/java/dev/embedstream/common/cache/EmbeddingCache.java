@@ -1,6 +1,7 @@
 package dev.embedstream.common.cache;
 
 import com.github.benmanes.caffeine.cache.Cache;
+import dev.embedstream.common.Hashing;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -15,8 +16,16 @@ import java.util.Map;
  */
 public final class EmbeddingCache {
 
-    /** A text of a tenant; {@code text} is already normalised. */
-    public record Key(String tenant, String text) {
+    /**
+     * A text of a tenant: {@code text} is normalised and {@code digest} is its sha256, computed
+     * once here so neither level hashes the text again.
+     */
+    public record Key(String tenant, String text, String digest) {
+        /** For a text that is already normalised. */
+        public Key(String tenant, String text) {
+            this(tenant, text, Hashing.sha256Hex(text));
+        }
+
         public static Key of(String tenant, String rawText) {
             return new Key(tenant, CacheKeys.normalise(rawText));
         }
@@ -68,7 +77,7 @@ public final class EmbeddingCache {
     }
 
     private L1Key l1Key(Key k) {
-        return new L1Key(fingerprint, k.tenant(), CacheKeys.textDigest(k.text()));
+        return new L1Key(fingerprint, k.tenant(), k.digest());
     }
 
     /** The vector in L1, or null. */

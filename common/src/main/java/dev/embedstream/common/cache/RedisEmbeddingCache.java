@@ -31,7 +31,7 @@ public final class RedisEmbeddingCache {
     }
 
     byte[] redisKey(EmbeddingCache.Key k) {
-        return (prefix + k.tenant() + ":" + CacheKeys.textDigest(k.text())).getBytes(StandardCharsets.UTF_8);
+        return (prefix + k.tenant() + ":" + k.digest()).getBytes(StandardCharsets.UTF_8);
     }
 
     /** Vectors found for {@code keys}; anything missing, or a Redis failure, is a miss. */

@@ -59,10 +59,6 @@ final class BatchEmbedder implements AutoCloseable {
         return caches;
     }
 
-    String fingerprint() {
-        return embedder.fingerprint();
-    }
-
     /** The vector in the in-process cache, counted as an L1 hit, or null (not counted: the batch looks again). */
     float[] cachedInJvm(EmbeddingCache.Key key) {
         float[] v = caches.embeddings.getL1(key);

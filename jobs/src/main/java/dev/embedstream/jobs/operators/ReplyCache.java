@@ -2,11 +2,14 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.zip.DataFormatException;
 import java.util.zip.Deflater;
-import java.util.zip.Inflater;
+import java.util.zip.DeflaterOutputStream;
+import java.util.zip.InflaterInputStream;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.metrics.Counter;
@@ -55,39 +58,23 @@ public class ReplyCache extends KeyedCoProcessFunction<String, Reply, QueryTask,
     }
 
     static byte[] deflate(String json) {
-        Deflater d = new Deflater(Deflater.BEST_SPEED);
-        try {
-            d.setInput(json.getBytes(StandardCharsets.UTF_8));
-            d.finish();
-            ByteArrayOutputStream out = new ByteArrayOutputStream(json.length() / 2 + 16);
-            byte[] buf = new byte[4096];
-            while (!d.finished()) {
-                out.write(buf, 0, d.deflate(buf));
-            }
-            return out.toByteArray();
+        Deflater fast = new Deflater(Deflater.BEST_SPEED);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(json.length() / 2 + 16);
+        try (DeflaterOutputStream out = new DeflaterOutputStream(bytes, fast)) {
+            out.write(json.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // in-memory streams do not fail
         } finally {
-            d.end();
+            fast.end();
         }
+        return bytes.toByteArray();
     }
 
     static String inflate(byte[] deflated) {
-        Inflater i = new Inflater();
-        try {
-            i.setInput(deflated);
-            ByteArrayOutputStream out = new ByteArrayOutputStream(deflated.length * 4);
-            byte[] buf = new byte[4096];
-            while (!i.finished()) {
-                int n = i.inflate(buf);
-                if (n == 0 && (i.needsInput() || i.needsDictionary())) {
-                    throw new IllegalStateException("truncated stored answer");
-                }
-                out.write(buf, 0, n);
-            }
-            return out.toString(StandardCharsets.UTF_8);
-        } catch (DataFormatException e) {
+        try (InflaterInputStream in = new InflaterInputStream(new ByteArrayInputStream(deflated))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
             throw new IllegalStateException("corrupt stored answer", e);
-        } finally {
-            i.end();
         }
     }
 }
