@@ -82,6 +82,10 @@ public final class EmbedstreamOptions {
             .intType().defaultValue(Defaults.CHUNK_OVERLAP_TOKENS).withDescription("Tokens shared by consecutive chunks.");
     public static final ConfigOption<Integer> BATCH_MAX_SIZE = key("batch.max-size")
             .intType().defaultValue(64).withDescription("Most texts in one inference batch.");
+    public static final ConfigOption<BatchStrategy> BATCH_STRATEGY = key("batch.strategy")
+            .enumType(BatchStrategy.class).defaultValue(BatchStrategy.ADAPTIVE)
+            .withDescription("ADAPTIVE: batches grouped by token length, sized from measured cost; FIXED: arrival order, "
+                    + "batch.max-size at a time (the benchmark's baseline; with batch.max-size 1, per-record inference).");
     public static final ConfigOption<Integer> BATCH_MAX_TOKENS = key("batch.max-tokens")
             .intType().defaultValue(8192)
             .withDescription("Upper bound of the adaptive padded-token target (rows x longest) of a document batch.");

@@ -2,6 +2,7 @@ package dev.embedstream.jobs;
 
 import static dev.embedstream.common.EmbedstreamOptions.*;
 
+import dev.embedstream.common.BatchStrategy;
 import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.ModelSpec;
@@ -53,7 +54,8 @@ public record JobSettings(
         long semanticCacheBytes,
         int maxParallelism,
         long writeBatchBytes,
-        String redisPassword)
+        String redisPassword,
+        BatchStrategy batchStrategy)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -96,7 +98,8 @@ public record JobSettings(
                 c.get(CACHE_SEMANTIC_SIZE).getBytes(),
                 c.get(MAX_PARALLELISM),
                 c.get(MILVUS_WRITE_BATCH_BYTES).getBytes(),
-                c.getOptional(REDIS_PASSWORD).orElse(System.getenv("EMBEDSTREAM_REDIS_PASSWORD")));
+                c.getOptional(REDIS_PASSWORD).orElse(System.getenv("EMBEDSTREAM_REDIS_PASSWORD")),
+                c.get(BATCH_STRATEGY));
         s.validate();
         return s;
     }

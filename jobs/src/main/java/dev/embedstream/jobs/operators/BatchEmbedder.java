@@ -31,6 +31,9 @@ final class BatchEmbedder implements AutoCloseable {
     private final Counter batches;
     private final Counter textsEmbedded;
     private final Counter duplicateTexts;
+    private final Counter paddedTokens;
+    private final Counter realTokens;
+    private final Counter modelMillisTotal;
     private final Histogram batchSize;
     private final Histogram batchPaddedTokens;
     private final Histogram paddingPercent;
@@ -49,6 +52,11 @@ final class BatchEmbedder implements AutoCloseable {
         batches = group.counter("batches");
         textsEmbedded = group.counter("textsEmbedded");
         duplicateTexts = group.counter("batchDuplicateTexts");
+        // Sums, so a dashboard or the benchmark can take rates: mean batch size and padding share
+        // over any interval, which the histograms (last 1,000 batches) cannot give.
+        paddedTokens = group.counter("batchTokensPadded");
+        realTokens = group.counter("batchTokensReal");
+        modelMillisTotal = group.counter("modelMillisTotal");
         batchSize = group.histogram("batchSize", new DescriptiveStatisticsHistogram(1000));
         batchPaddedTokens = group.histogram("batchPaddedTokens", new DescriptiveStatisticsHistogram(1000));
         paddingPercent = group.histogram("batchPaddingPercent", new DescriptiveStatisticsHistogram(1000));
@@ -129,6 +137,9 @@ final class BatchEmbedder implements AutoCloseable {
         textsEmbedded.inc(texts.size());
         batchSize.update(texts.size());
         batchPaddedTokens.update(padded);
+        paddedTokens.inc(padded);
+        realTokens.inc(real);
+        modelMillisTotal.inc(Math.round(millis));
         paddingPercent.update(Math.round(100.0 * (padded - real) / padded));
         for (int k = 0; k < texts.size(); k++) {
             vectors.put(texts.get(k), v[k]);

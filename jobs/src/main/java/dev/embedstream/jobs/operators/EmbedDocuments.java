@@ -1,5 +1,6 @@
 package dev.embedstream.jobs.operators;
 
+import dev.embedstream.common.BatchStrategy;
 import dev.embedstream.common.cache.EmbeddingCache;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.JobSettings;
@@ -22,9 +23,10 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
  * Embeds document chunks in micro-batches. A batch is the oldest waiting chunk plus the buffered
- * chunks closest to it in token length, up to the padded-token target of
+ * chunks closest to it in token length, up to the padded-token budget of
  * {@link BatchSizeController} (fitted to measured cost, capped by {@code batch.latency-target})
- * and {@code batch.max-size}. It runs when the waiting chunks fill a batch, when the oldest has
+ * and {@code batch.max-size}; with {@code batch.strategy FIXED}, the oldest {@code batch.max-size}
+ * chunks in arrival order (the benchmark's baseline). It runs when the waiting chunks fill a batch, when the oldest has
  * waited {@code batch.documents.max-wait}, or when the lane holds {@code batch.max-buffered}
  * chunks; at most one batch runs per incoming chunk. Chunks leave in arrival order (deletes in
  * place) once everything before them is embedded. Queries have their own operator
@@ -117,7 +119,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     public void processElement(StreamRecord<ChunkTask> element) {
         enqueue(element.getValue());
         if (waitingDocs >= settings.batchMaxSize()
-                || waitingTokens >= controller.targetTokens()
+                || (adaptive() && waitingTokens >= controller.nextBatchTokens())
                 || docs.size() >= settings.batchMaxBuffered()) {
             runDocumentBatch();
         }
@@ -156,9 +158,13 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         });
     }
 
+    private boolean adaptive() {
+        return settings.batchStrategy() == BatchStrategy.ADAPTIVE;
+    }
+
     /**
-     * Embeds one document batch: the oldest waiting chunk and those closest to it in length, up
-     * to the token target.
+     * Embeds one document batch: adaptive, the oldest waiting chunk and those closest to it in
+     * length, up to the token budget; fixed, the oldest {@code batch.max-size} in arrival order.
      */
     private void runDocumentBatch() {
         if (waitingDocs == 0) {
@@ -170,21 +176,8 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
                 waiting.add(s);
             }
         }
-        Slot oldest = waiting.get(0);
-        int anchor = oldest.task.tokens();
-        waiting.sort(Comparator.comparingInt(s -> Math.abs(s.task.tokens() - anchor)));
-        List<Slot> batch = new ArrayList<>();
-        int longest = 0;
-        for (Slot s : waiting) {
-            int t = Math.min(s.task.tokens(), settings.modelMaxTokens());
-            int longer = Math.max(longest, t);
-            if (!batch.isEmpty() && (batch.size() >= settings.batchMaxSize()
-                    || (long) longer * (batch.size() + 1) > controller.targetTokens())) {
-                break;
-            }
-            batch.add(s);
-            longest = longer;
-        }
+        List<Slot> batch = adaptive() ? byLength(waiting, controller.nextBatchTokens())
+                : waiting.subList(0, Math.min(waiting.size(), settings.batchMaxSize()));
         long now = now();
         List<EmbeddingCache.Key> keys = new ArrayList<>(batch.size());
         List<Integer> tokens = new ArrayList<>(batch.size());
@@ -200,6 +193,24 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
             waitingDocs--;
             waitingTokens -= s.task.tokens();
         }
+    }
+
+    /** The oldest waiting chunk and those closest to it in length, within the padded-token budget. */
+    private List<Slot> byLength(List<Slot> waiting, int budget) {
+        int anchor = waiting.get(0).task.tokens();
+        waiting.sort(Comparator.comparingInt(s -> Math.abs(s.task.tokens() - anchor)));
+        List<Slot> batch = new ArrayList<>();
+        int longest = 0;
+        for (Slot s : waiting) {
+            int t = Math.min(s.task.tokens(), settings.modelMaxTokens());
+            int longer = Math.max(longest, t);
+            if (!batch.isEmpty() && (batch.size() >= settings.batchMaxSize() || (long) longer * (batch.size() + 1) > budget)) {
+                break;
+            }
+            batch.add(s);
+            longest = longer;
+        }
+        return batch;
     }
 
     private void emitReadyDocuments() {

@@ -8,12 +8,17 @@ class BatchSizeControllerTest {
 
     /** Feeds batches whose time follows a + b * tokens exactly. */
     private static BatchSizeController trained(double a, double b, long latencyMs) {
-        BatchSizeController c = new BatchSizeController(256, 16384, latencyMs);
-        for (int i = 0; i < 40; i++) {
-            long tokens = c.targetTokens() - (i % 4) * 64L; // some spread so the fit is defined
-            c.record(tokens, a + b * tokens);
+        return trained(256, a, b, 0, latencyMs);
+    }
+
+    /** Feeds batches of the sizes the controller asks for, timed a + b*T + c*T^2 exactly. */
+    private static BatchSizeController trained(int minTokens, double a, double b, double c, long latencyMs) {
+        BatchSizeController ctl = new BatchSizeController(minTokens, 16384, latencyMs);
+        for (int i = 0; i < 60; i++) {
+            long tokens = ctl.nextBatchTokens() - (i % 3) * 32L; // batches rarely fill their budget exactly
+            ctl.record(tokens, a + b * tokens + c * tokens * tokens);
         }
-        return c;
+        return ctl;
     }
 
     @Test
@@ -21,7 +26,7 @@ class BatchSizeControllerTest {
         // a = 10 ms, b = 0.01 ms/token: 5% overhead at 19 * 10 / 0.01 = 19,000 tokens, above the cap.
         assertThat(trained(10, 0.01, 10_000).targetTokens()).isEqualTo(16384);
         // a = 2 ms, b = 0.02 ms/token: 5% overhead at 1,900 tokens, well within 200 ms.
-        assertThat(trained(2, 0.02, 200).targetTokens()).isBetween(1800, 2000);
+        assertThat(trained(2, 0.02, 200).targetTokens()).isBetween(1900, 2100);
     }
 
     @Test
@@ -36,6 +41,29 @@ class BatchSizeControllerTest {
     void smallOverheadNeedsNoBigBatch() {
         // a = 2 ms, b = 0.35 ms/token: one 256-token window already has ~2% overhead.
         assertThat(trained(2, 0.35, 200).targetTokens()).isEqualTo(256);
+    }
+
+    @Test
+    void batchesThatGetSlowerPerTokenAsTheyGrowAreAvoided() {
+        // a = 40 ms, b = 0.1 ms/token, c = 1e-4 ms/token^2: time per token is lowest (0.2265 ms) at
+        // sqrt(a/c) = 632 tokens; the smallest batch within 5% of that is ~415 tokens. A linear fit
+        // of the same batches would grow them towards the latency cap instead.
+        BatchSizeController c = trained(64, 40, 0.1, 1e-4, 10_000);
+        assertThat(c.targetTokens()).isBetween(380, 450);
+        double t = c.targetTokens();
+        assertThat((40 + 0.1 * t + 1e-4 * t * t) / t).isLessThanOrEqualTo(1.05 * 0.2265 + 1e-3);
+    }
+
+    @Test
+    void probesAtHalfAndTwiceTheTargetKeepTheFitDefined() {
+        BatchSizeController c = trained(64, 40, 0.1, 1e-4, 10_000);
+        int target = c.targetTokens();
+        java.util.Set<Integer> asked = new java.util.TreeSet<>();
+        for (int i = 0; i < 4; i++) {
+            asked.add(c.nextBatchTokens());
+            c.record(target, 40 + 0.1 * target + 1e-4 * target * target);
+        }
+        assertThat(asked).contains(target / 2, 2 * target);
     }
 
     @Test

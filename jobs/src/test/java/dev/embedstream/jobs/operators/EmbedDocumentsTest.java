@@ -178,6 +178,20 @@ class EmbedDocumentsTest {
     }
 
     @Test
+    void fixedStrategyBatchesInArrivalOrderWhateverTheLengths() throws Exception {
+        harness.close();
+        harness = open(null, TestSettings.with("batch.strategy", "FIXED", "batch.max-size", "2",
+                "batch.max-buffered", "8", "batch.documents.max-wait", "10s"));
+        harness.processElement(new StreamRecord<>(chunk("long1", "x".repeat(400))));
+        harness.processElement(new StreamRecord<>(chunk("short1", "tiny")));
+        harness.processElement(new StreamRecord<>(chunk("long2", "y".repeat(396))));
+        harness.processElement(new StreamRecord<>(chunk("short2", "wee")));
+        assertThat(RecordingEmbedder.CALLS).containsExactly(
+                List.of("tiny", "x".repeat(400)), List.of("wee", "y".repeat(396)));
+        assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("long1", "short1", "long2", "short2");
+    }
+
+    @Test
     void textsCachedInRedisSkipTheModelOfAnotherTaskManager() throws Exception {
         // No L1, as in a second TaskManager: only Redis can know the vectors.
         JobSettings withRedis = TestSettings.with("batch.max-size", "2", "redis.uri", TestServers.redisUri(),
