@@ -19,12 +19,25 @@
 #      each (cold in-process cache), --repeats times each, then 20 q/s for 10 s: documents/s,
 #      lost documents, unanswered queries; the ratio of the medians.
 #
-# Section "model" (the batching issue's ceiling): `embedstream bench-model` on the first --docs
-#   documents' chunks: raw ONNX Runtime chunks/s with the job's engines and threads (2 x 1) at batch
-#   sizes 1, 4, 16, 64, in arrival order and grouped by length; then the int8 model at the best
-#   setting and the mean cosine between int8 and fp32 vectors.
+# Section "model" (the ceiling): `embedstream bench-model` on the chunks of the first --ingest-docs
+#   documents: raw ONNX Runtime chunks/s with the job's engines and threads (2 x 1) at batch sizes
+#   1, 4, 16, in arrival order and grouped by length; then the int8 model at the best setting and
+#   the mean cosine between int8 and fp32 vectors.
 #
-# Usage: scripts/bench.sh [--only cache|model] [--repeats N] [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
+# Section "batching" (the batching issue), --repeats times, each variant in a fresh job JVM without
+#   Redis (cold caches; the JIT warmed by a 60-document ingest of other texts first):
+#   1. ingest of the same --ingest-docs documents (Kafka -> Flink -> Milvus, first publish to last
+#      row) with the adaptive batcher, with fixed unsorted batches of --fixed-size, and per record
+#      (batch size 1): chunks/s, ratios to each other and to the raw ceiling; batch size, padding
+#      and model busy share sampled every second (scripts/bench-sample.py);
+#   2. on the adaptive job: the same documents again, unchanged (dropped by dedup-documents; done
+#      when its dedupDropped counter has grown by all of them): ratio to the cold ingest;
+#   3. query latency at 20 q/s (produce -> response consumed, distinct texts) idle, then while a
+#      backlog of 1,000+ new documents saturates ingest;
+#   4. the load shapes constant, ramp, burst, spike and wave between 20 and --peak q/s.
+#
+# Usage: scripts/bench.sh [--only model,batching,cache] [--repeats N] [--ingest-docs N] [--fixed-size N] [--peak N]
+#                         [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,7 +45,8 @@ cd "$ROOT"
 # shellcheck source=SCRIPTDIR/lib/stack.sh
 . "$ROOT/scripts/lib/stack.sh"
 
-REPEATS=3 QPS=1000 SECONDS_PER_RUN=30 ZIPF=1.1 DOCS=300 OUTAGE_DOCS=150 ONLY=""
+REPEATS=3 QPS=1000 SECONDS_PER_RUN=30 ZIPF=1.1 DOCS=300 OUTAGE_DOCS=150 ONLY="model,batching,cache"
+INGEST_DOCS=400 FIXED_SIZE=32 PEAK=100
 while (($#)); do
   case $1 in
     --only) ONLY=$2; shift ;;
@@ -42,7 +56,10 @@ while (($#)); do
     --zipf) ZIPF=$2; shift ;;
     --docs) DOCS=$2; shift ;;
     --outage-docs) OUTAGE_DOCS=$2; shift ;;
-    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --ingest-docs) INGEST_DOCS=$2; shift ;;
+    --fixed-size) FIXED_SIZE=$2; shift ;;
+    --peak) PEAK=$2; shift ;;
+    -h | --help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -61,14 +78,21 @@ mkdir -p "$OUT/raw" "$OUT/data" "$WORK"
 stack_cleanup_on_exit "$WORK"
 
 stack_build_job "$ROOT" "$CLASSPATH_FILE" || die "could not build the job"
+section() { [[ ",$ONLY," == *",$1,"* ]]; }
+report() {
+  python3 scripts/bench-report.py "$OUT" "$QPS" "$SECONDS_PER_RUN" "$ZIPF" "$DOCS" "$OUTAGE_DOCS" "$REPEATS" \
+    "$INGEST_DOCS" "$FIXED_SIZE" "$PEAK" "$ONLY"
+  scripts/embedstream bench-plot "$OUT/results.json" >/dev/null
+  log "results in $OUT"
+}
 
-if [[ -z $ONLY || $ONLY == model ]]; then
-  log "model alone: raw ONNX Runtime on the chunks of $DOCS documents (2 engines x 1 thread), then int8 vs fp32"
-  scripts/embedstream bench-model --docs "$DOCS" --repeats "$REPEATS" --batch-sizes 1,4,16,64 \
+if section model; then
+  log "model alone: raw ONNX Runtime on the chunks of $INGEST_DOCS documents (2 engines x 1 thread), then int8 vs fp32"
+  scripts/embedstream bench-model --docs "$INGEST_DOCS" --repeats "$REPEATS" --batch-sizes 1,4,16 \
     --compare all-minilm-l6-v2-q --out "$OUT/raw/model.json" >/dev/null
 fi
-if [[ $ONLY == model ]]; then
-  python3 scripts/bench-report.py "$OUT" "$QPS" "$SECONDS_PER_RUN" "$ZIPF" "$DOCS" "$OUTAGE_DOCS" "$REPEATS"
+if ! section batching && ! section cache; then
+  report
   exit 0
 fi
 stack_install_redis
@@ -82,17 +106,23 @@ stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 embedstream.documents embedstr
 
 cli() { scripts/embedstream --bootstrap "$BOOTSTRAP" "$@"; }
 
-# start_job NAME [job options...]: a fresh JVM with the job, ready once it answers a query. All
-# jobs share one consumer group, so each resumes where the last one stopped instead of reading
-# (and answering, and embedding) everything the earlier runs sent.
+# start_job NAME [job options...]: a fresh JVM with the job, ready once it answers a query; its
+# Prometheus endpoint is then $METRICS. Each job has its own consumer group, set to the end of the
+# input topics first: it handles only what is sent while it runs, never what an earlier job read
+# (offsets are committed with checkpoints, so a shared group would replay an earlier job's tail
+# and warm this one's cache with it).
 start_job() {
   local name=$1 web prom
   shift
   read -r web prom < <(stack_free_port 2)
+  METRICS="http://127.0.0.1:$prom/metrics"
   log "job '$name': starting ($*)"
+  stack_kafka_tool "$LOCAL/kafka" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" \
+    --group "bench-$name" --reset-offsets --to-latest --topic embedstream.documents --topic embedstream.queries --execute >/dev/null \
+    || die "could not set consumer group bench-$name to the end of the topics"
   stack_spawn "job-$name" "$OUT/jobs" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true \
     -cp "$JAR:$(cat "$CLASSPATH_FILE")" dev.embedstream.jobs.LocalRunner \
-    --kafka.bootstrap-servers "$BOOTSTRAP" --kafka.group-id bench --milvus.uri "$MILVUS_URI" \
+    --kafka.bootstrap-servers "$BOOTSTRAP" --kafka.group-id "bench-$name" --milvus.uri "$MILVUS_URI" \
     --local.web-port "$web" --local.prometheus-port "$prom" --local.checkpoint-dir "$WORK/checkpoints-$name" "$@"
   cli query "ready probe" --timeout 180s >/dev/null || die "job '$name' did not answer (log: $OUT/jobs/logs/job-$name.log)"
 }
@@ -126,8 +156,88 @@ for r in range(repeats):
     write(f"noredis-{r}.jsonl", b, f"noredis{r}:")
     write(f"deadredis-{r}.jsonl", b, f"deadredis{r}:")
 EOF
+python3 - "$OUT/data" "$INGEST_DOCS" "$REPEATS" <<'EOF'
+import json, sys
+out, docs, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+corpus = [json.loads(l) for l in open("scripts/sample/corpus.jsonl", encoding="utf-8") if l.strip()]
+if docs + 60 + 600 > len(corpus):
+    sys.exit(f"the corpus has {len(corpus)} documents; --ingest-docs leaves too few for the warm-up and the backlog")
+def write(name, rows, prefix):
+    with open(f"{out}/{name}", "w", encoding="utf-8") as f:
+        for d in rows:
+            f.write(json.dumps(dict(d, doc_id=prefix + d["doc_id"]), ensure_ascii=False) + "\n")
+# The timed ingest is the first docs (the texts bench-model measured); the warm-up and the backlog
+# are other texts, so no timed text is in the job's in-process cache before its run.
+for r in range(repeats):
+    for v in ("adaptive", "fixed", "single"):
+        write(f"ingest-{v}-{r}.jsonl", corpus[:docs], f"{v}{r}:")
+        write(f"warm-{v}-{r}.jsonl", corpus[docs:docs + 60], f"warm{v}{r}:")
+    write(f"backlog-{r}.jsonl", corpus[docs + 60:], f"backlog{r}:")
+# Query texts: a line of every document, distinct; idle and backlog runs get disjoint halves so
+# neither finds the other's vectors in the in-process cache.
+qs, seen = [], set()
+for d in corpus:
+    lines = [l.strip() for l in d["text"].split("\n") if l.strip()]
+    q = (lines[1] if len(lines) > 1 else lines[0])[:160]
+    if q not in seen:
+        seen.add(q)
+        qs.append(q)
+half = len(qs) // 2
+open(f"{out}/queries-idle.txt", "w", encoding="utf-8").write("\n".join(qs[:half]) + "\n")
+open(f"{out}/queries-backlog.txt", "w", encoding="utf-8").write("\n".join(qs[half:]) + "\n")
+open(f"{out}/queries-all.txt", "w", encoding="utf-8").write("\n".join(qs) + "\n")
+EOF
 
-# ---- 1 + 2: with Redis ----------------------------------------------------------------
+# ---- batching --------------------------------------------------------------------------
+ingest_timed() { # VARIANT REPEAT: warm-up, then the timed ingest with the batch metrics sampled
+  local v=$1 r=$2 sampler
+  cli ingest "$OUT/data/warm-$v-$r.jsonl" --await-milvus "$MILVUS_URI" >/dev/null || log "warm-up $v $r incomplete"
+  python3 scripts/bench-sample.py "$METRICS" "$OUT/raw/batches-$v-$r.jsonl" & sampler=$!
+  log "$v, run $((r + 1))/$REPEATS: ingest $INGEST_DOCS documents"
+  cli ingest "$OUT/data/ingest-$v-$r.jsonl" --await-milvus "$MILVUS_URI" --await-timeout 10m \
+    --out "$OUT/raw/ingest-$v-$r.json" >/dev/null || log "$v run $((r + 1)): not every document landed"
+  kill "$sampler"; wait "$sampler" 2>/dev/null || true
+}
+if section batching; then
+  for ((r = 0; r < REPEATS; r++)); do
+    start_job "adaptive-$r" --batch.strategy ADAPTIVE
+    ingest_timed adaptive "$r"
+    log "adaptive, run $((r + 1))/$REPEATS: the same documents again, unchanged"
+    cli ingest "$OUT/data/ingest-adaptive-$r.jsonl" --await-dedup "$METRICS" --await-timeout 2m \
+      --out "$OUT/raw/reingest-$r.json" >/dev/null || log "re-ingest $((r + 1)): not every document was dropped"
+    log "adaptive, run $((r + 1))/$REPEATS: 20 q/s idle"
+    cli bench-queries --rate 20 --duration 20s --warmup 5s --queries "$OUT/data/queries-idle.txt" \
+      --out "$OUT/raw/latency-idle-$r.json" >/dev/null || log "idle queries $((r + 1)): some unanswered or not ok"
+    log "adaptive, run $((r + 1))/$REPEATS: 20 q/s under a document backlog"
+    python3 scripts/bench-sample.py "$METRICS" "$OUT/raw/batches-backlog-$r.jsonl" & sampler=$!
+    cli ingest "$OUT/data/backlog-$r.jsonl" --await-milvus "$MILVUS_URI" --await-timeout 10m \
+      --out "$OUT/raw/backlog-ingest-$r.json" >/dev/null & backlog=$!
+    sleep 3
+    cli bench-queries --rate 20 --duration 20s --warmup 3s --queries "$OUT/data/queries-backlog.txt" \
+      --out "$OUT/raw/latency-backlog-$r.json" >/dev/null || log "backlog queries $((r + 1)): some unanswered or not ok"
+    wait "$backlog" || log "backlog $((r + 1)): not every document landed"
+    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    for shape in constant ramp burst spike wave; do
+      log "adaptive, run $((r + 1))/$REPEATS: load shape $shape (20 -> $PEAK q/s)"
+      cli bench-queries --shape "$shape" --rate 20 --peak "$PEAK" --duration 20s --warmup 2s \
+        --queries "$OUT/data/queries-all.txt" --out "$OUT/raw/shape-$shape-$r.json" >/dev/null \
+        || log "shape $shape $((r + 1)): some unanswered or not ok"
+    done
+    stop_job "adaptive-$r"
+    start_job "fixed-$r" --batch.strategy FIXED --batch.max-size "$FIXED_SIZE"
+    ingest_timed fixed "$r"
+    stop_job "fixed-$r"
+    start_job "single-$r" --batch.strategy FIXED --batch.max-size 1
+    ingest_timed single "$r"
+    stop_job "single-$r"
+  done
+fi
+if ! section cache; then
+  report
+  exit 0
+fi
+
+# ---- cache 1 + 2: with Redis ----------------------------------------------------------------
 start_job redis --redis.uri "$REDIS_URI"
 log "cold ingest of $DOCS documents"
 cli ingest "$OUT/data/cold.jsonl" --await-milvus "$MILVUS_URI" --out "$OUT/raw/ingest-cold.json" >/dev/null
@@ -140,7 +250,7 @@ for ((r = 0; r < REPEATS; r++)); do
 done
 stop_job redis
 
-# ---- 3: Redis stopped vs no Redis ---------------------------------------------------
+# ---- cache 3: Redis stopped vs no Redis ---------------------------------------------------
 DEAD_REDIS_URI=$REDIS_URI
 stack_stop "$WORK/redis/redis.pid" TERM
 for ((r = 0; r < REPEATS; r++)); do
@@ -155,7 +265,4 @@ for ((r = 0; r < REPEATS; r++)); do
   done
 done
 
-# ---- report -------------------------------------------------------------------------
-python3 scripts/bench-report.py "$OUT" "$QPS" "$SECONDS_PER_RUN" "$ZIPF" "$DOCS" "$OUTAGE_DOCS" "$REPEATS"
-cli bench-plot "$OUT/results.json" >/dev/null
-log "results in $OUT"
+report

@@ -74,6 +74,7 @@ final class BenchModelCommand implements Callable<Integer> {
         List<Chunk> chunks = chunks(spec);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("model", model);
+        result.put("docs", docs);
         result.put("chunks", chunks.size());
         result.put("tokens", chunks.stream().mapToLong(Chunk::tokens).sum());
         result.put("parallel", parallel);

@@ -29,7 +29,7 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "ingest", mixinStandardHelpOptions = true, description = "Publish document events from a JSONL file.")
 final class IngestCommand implements Callable<Integer> {
 
-    private static final int COUNT_BATCH = 200;
+    private static final int POLL_BATCH = 200;
 
     @ParentCommand
     EmbedstreamCli cli;
@@ -46,7 +46,13 @@ final class IngestCommand implements Callable<Integer> {
     @Option(names = "--await-timeout", defaultValue = "10m", description = "Longest wait for --await-milvus (default: ${DEFAULT-VALUE}).")
     Duration awaitTimeout;
 
-    @Option(names = "--out", description = "With --await-milvus, also write the figures as JSON to this file.")
+    @Option(names = "--await-dedup", paramLabel = "METRICS_URL",
+            description = "Then wait until the job's dedupDropped counter (summed over subtasks, read from its Prometheus "
+                    + "endpoint METRICS_URL) has grown by the number of published upserts: for a re-ingest of unchanged "
+                    + "documents, which never reach Milvus.")
+    String awaitDedup;
+
+    @Option(names = "--out", description = "With --await-milvus or --await-dedup, also write the figures as JSON to this file.")
     Path out;
 
     @Override
@@ -57,7 +63,8 @@ final class IngestCommand implements Callable<Integer> {
         }
         List<String> upserted = new ArrayList<>();
         int skipped = 0;
-        long started = System.nanoTime();
+        double droppedBefore = awaitDedup == null ? 0 : DedupCounter.read(awaitDedup);
+        long started = 0;
         AtomicLong failed = new AtomicLong();
         AtomicReference<Exception> firstError = new AtomicReference<>();
         try (DocumentPublisher publisher = new DocumentPublisher(cli.kafkaProps());
@@ -75,6 +82,9 @@ final class IngestCommand implements Callable<Integer> {
                 } else if (!line.contains("\"delete\"")) {
                     upserted.add(docId);
                 }
+                if (started == 0) {
+                    started = System.nanoTime(); // the clock starts at the first send, not at client set-up
+                }
                 // Asynchronous: the producer's bounded buffer (buffer.memory, max.block.ms) paces us.
                 publisher.send(cli.documentsTopic, docId, line, (meta, error) -> {
                     if (error != null) {
@@ -91,11 +101,13 @@ final class IngestCommand implements Callable<Integer> {
             return 1;
         }
         System.out.printf("published %d events to %s (%d without a readable doc_id)%n", lines, cli.documentsTopic, skipped);
-        if (awaitMilvus != null) {
-            boolean all = awaitInMilvus(upserted);
+        if (awaitMilvus != null || awaitDedup != null) {
+            boolean all = awaitMilvus != null ? awaitInMilvus(upserted)
+                    : DedupCounter.awaitAtLeast(awaitDedup, droppedBefore + upserted.size(), awaitTimeout);
             double seconds = (System.nanoTime() - started) / 1e9;
-            System.out.printf("ingest: %d documents in %.1f s from first publish to last row in Milvus = %.1f documents/s%n",
-                    upserted.size(), seconds, upserted.size() / seconds);
+            System.out.printf("ingest: %d documents in %.2f s from first publish to %s = %.1f documents/s%n",
+                    upserted.size(), seconds, awaitMilvus != null ? "last row in Milvus" : "last one dropped as unchanged",
+                    upserted.size() / seconds);
             if (out != null) {
                 Files.writeString(out, Json.write(java.util.Map.of("documents", upserted.size(), "seconds", seconds,
                         "documents_per_s", upserted.size() / seconds, "complete", all)));
@@ -114,40 +126,46 @@ final class IngestCommand implements Callable<Integer> {
         }
     }
 
-    /** Polls Milvus until chunk 0 of every published document is there. */
+    /**
+     * Polls Milvus every 250 ms until chunk 0 of every published document is there, asking only
+     * for the documents not yet seen (a landed row stays), so polling costs Milvus little.
+     */
     private boolean awaitInMilvus(List<String> docIds) throws InterruptedException {
         long deadline = System.nanoTime() + awaitTimeout.toNanos();
+        java.util.Set<String> missing = new java.util.LinkedHashSet<>(docIds);
         try (MilvusStore store = new MilvusStore(new MilvusSettings(awaitMilvus, System.getenv("EMBEDSTREAM_MILVUS_TOKEN"),
                         collection, 30_000, 10_000));
                 ProgressBar bar = new ProgressBarBuilder().setTaskName("in milvus").setInitialMax(docIds.size())
                         .setStyle(ProgressBarStyle.ASCII).setUnit(" docs", 1).continuousUpdate().build()) {
             while (System.nanoTime() < deadline) {
-                long present = countPresent(store, docIds);
-                bar.stepTo(present);
-                if (present >= docIds.size()) {
+                missing.removeAll(present(store, List.copyOf(missing)));
+                bar.stepTo(docIds.size() - missing.size());
+                if (missing.isEmpty()) {
                     System.out.printf("all %d documents are in Milvus collection %s%n", docIds.size(), collection);
                     return true;
                 }
-                Thread.sleep(Duration.ofSeconds(1).toMillis());
+                Thread.sleep(250);
             }
         }
         System.err.printf("timed out after %s waiting for Milvus to hold all %d documents%n", awaitTimeout, docIds.size());
         return false;
     }
 
-    private static long countPresent(MilvusStore store, List<String> docIds) {
-        long present = 0;
+    /** Which of these documents have chunk 0 in Milvus. */
+    private static List<String> present(MilvusStore store, List<String> docIds) {
+        List<String> found = new ArrayList<>();
         try {
-            for (int i = 0; i < docIds.size(); i += COUNT_BATCH) {
+            for (int i = 0; i < docIds.size(); i += POLL_BATCH) {
                 StringJoiner in = new StringJoiner(" or ");
-                for (String id : docIds.subList(i, Math.min(i + COUNT_BATCH, docIds.size()))) {
+                for (String id : docIds.subList(i, Math.min(i + POLL_BATCH, docIds.size()))) {
                     in.add("doc_id == " + FilterCompiler.literal(id));
                 }
-                present += store.count("chunk_index == 0 and (" + in + ")");
+                store.query("chunk_index == 0 and (" + in + ")", List.of("doc_id"))
+                        .forEach(row -> found.add(String.valueOf(row.get("doc_id"))));
             }
         } catch (RuntimeException e) {
-            return 0; // the collection appears with the first write
+            return found; // the collection appears with the first write
         }
-        return present;
+        return found;
     }
 }
