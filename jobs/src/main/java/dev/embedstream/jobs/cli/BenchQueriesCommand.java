@@ -20,8 +20,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * Sends queries at a fixed rate, open loop (a slow answer never delays the next query), and
- * reports the latency a client sees: from just before the produce call to the moment its
+ * Sends queries open loop (a slow answer never delays the next query) at a steady rate or in a
+ * load shape ({@code --shape}: constant, ramp, burst, spike, wave between {@code --rate} and
+ * {@code --peak}; see {@link LoadShape}), and reports how closely the sends followed the shape
+ * (queries due and sent per second, send lag) and the latency a client sees: from just before the produce call to the moment its
  * response is consumed. Texts are cycled through in order, or drawn Zipf-distributed
  * ({@code --zipf s}: the text of rank r with probability proportional to 1/r^s, seeded) to
  * model a query log that repeats itself; latency is then also reported apart for cache hits
@@ -34,8 +36,15 @@ final class BenchQueriesCommand implements Callable<Integer> {
     @ParentCommand
     EmbedstreamCli cli;
 
-    @Option(names = "--rate", defaultValue = "20", description = "Queries per second (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rate", defaultValue = "20", description = "Queries per second; the base rate of a shape (default: ${DEFAULT-VALUE}).")
     double rate;
+
+    @Option(names = "--shape", defaultValue = "constant", paramLabel = "SHAPE",
+            description = "constant, ramp, burst, spike or wave (default: ${DEFAULT-VALUE}).")
+    String shape;
+
+    @Option(names = "--peak", description = "Peak queries per second of a shape (default: 5 x --rate).")
+    Double peak;
 
     @Option(names = "--duration", defaultValue = "60s", description = "How long to send (default: ${DEFAULT-VALUE}).")
     Duration duration;
@@ -93,9 +102,13 @@ final class BenchQueriesCommand implements Callable<Integer> {
         Map<String, Long> tookMs = new ConcurrentHashMap<>();
         Zipf draw = zipf > 0 ? new Zipf(texts.size(), zipf, seed) : null;
         String run = UUID.randomUUID().toString().substring(0, 8);
-        long intervalNanos = (long) (1e9 / rate);
-        long total = (long) ((duration.toNanos() + warmup.toNanos()) / (double) intervalNanos);
-        long warmupCount = (long) (warmup.toNanos() / (double) intervalNanos);
+        double peakRate = peak != null ? peak : 5 * rate;
+        LoadShape.Plan plan = new LoadShape.Plan(LoadShape.valueOf(shape.toUpperCase(java.util.Locale.ROOT)), rate, peakRate,
+                warmup.toNanos() / 1e9, duration.toNanos() / 1e9);
+        long[] due = plan.sendTimesNanos();
+        long total = due.length;
+        long warmupCount = java.util.Arrays.stream(due).filter(d -> d < warmup.toNanos()).count();
+        long[] sentOffset = new long[due.length];
         Properties props = cli.kafkaProps();
         props.put("linger.ms", "0");
         try (ResponseReader reader = new ResponseReader(props, cli.responsesTopic);
@@ -113,16 +126,17 @@ final class BenchQueriesCommand implements Callable<Integer> {
             }, () -> latencyNanos.size() >= total, duration.plus(warmup).plusSeconds(30)));
             consumer.start();
             long start = System.nanoTime();
-            for (long i = 0; i < total; i++) {
-                long due = start + i * intervalNanos;
-                long wait = due - System.nanoTime();
+            for (int i = 0; i < total; i++) {
+                long wait = start + due[i] - System.nanoTime();
                 if (wait > 0) {
                     LockSupport.parkNanos(wait);
                 }
                 String id = "bench-" + run + "-" + i;
                 ObjectNode q = Json.mapper().createObjectNode().put("request_id", id)
                         .put("text", texts.get(draw != null ? draw.next() : (int) (i % texts.size()))).put("top_k", topK);
-                sentAt.put(id, System.nanoTime());
+                long now = System.nanoTime();
+                sentAt.put(id, now);
+                sentOffset[i] = now - start;
                 publisher.send(cli.queriesTopic, id, q.toString(), null);
             }
             consumer.join();
@@ -150,7 +164,10 @@ final class BenchQueriesCommand implements Callable<Integer> {
             }
             long[] sorted = measured.stream().mapToLong(Long::longValue).sorted().toArray();
             Map<String, Object> result = new LinkedHashMap<>();
+            result.put("shape", plan.shape().name().toLowerCase(java.util.Locale.ROOT));
             result.put("rate_target_qps", rate);
+            result.put("peak_qps", plan.shape() == LoadShape.CONSTANT ? rate : peakRate);
+            result.put("offered", total - warmupCount);
             result.put("rate_sent_qps", Math.round(achieved * 10) / 10.0);
             result.put("measured", sorted.length);
             result.put("unanswered", (total - warmupCount) - sorted.length);
@@ -168,6 +185,7 @@ final class BenchQueriesCommand implements Callable<Integer> {
             // took_ms: Kafka timestamp of the query -> answer made in the job; the rest of a hit's
             // latency is the way out (reply cache, Kafka sink, broker, this consumer).
             result.put("hits_took_in_job", percentiles(hitsTook));
+            putRateAccuracy(result, plan, due, sentOffset, run, latencyNanos);
             String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
             System.out.println(json);
             if (out != null) {
@@ -175,6 +193,45 @@ final class BenchQueriesCommand implements Callable<Integer> {
             }
             return sorted.length == total - warmupCount && errors == 0 ? 0 : 1;
         }
+    }
+
+    /**
+     * Per second of the run: queries due by the plan, sent, and answered (by the second they were
+     * sent in); the worst relative difference between due and sent after the warm-up; and how late
+     * sends were against their due time (p99).
+     */
+    private static void putRateAccuracy(Map<String, Object> result, LoadShape.Plan plan, long[] due, long[] sentOffset,
+            String run, Map<String, Long> latencyNanos) {
+        int seconds = (int) Math.ceil(plan.warmup() + plan.duration());
+        int[] sent = new int[seconds + 1];
+        int[] answered = new int[seconds + 1];
+        long[] lag = new long[due.length];
+        for (int i = 0; i < due.length; i++) {
+            int s = (int) Math.min(seconds, sentOffset[i] / 1_000_000_000L);
+            sent[s]++;
+            if (latencyNanos.containsKey("bench-" + run + "-" + i)) {
+                answered[s]++;
+            }
+            lag[i] = Math.max(0, sentOffset[i] - due[i]);
+        }
+        List<Map<String, Object>> perSecond = new ArrayList<>();
+        double worst = 0;
+        for (int s = 0; s < seconds; s++) {
+            double expected = plan.expectedInSecond(s);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("t", s);
+            row.put("target", Math.round(expected * 10) / 10.0);
+            row.put("sent", sent[s]);
+            row.put("answered", answered[s]);
+            perSecond.add(row);
+            if (s >= Math.ceil(plan.warmup())) {
+                worst = Math.max(worst, Math.abs(sent[s] - expected) / Math.max(expected, 1));
+            }
+        }
+        java.util.Arrays.sort(lag);
+        result.put("max_rate_error", Math.round(worst * 1000) / 1000.0);
+        result.put("send_lag_p99_ms", percentile(lag, 99));
+        result.put("per_second", perSecond);
     }
 
     private static Map<String, Object> percentiles(List<Long> nanos) {
