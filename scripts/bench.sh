@@ -46,7 +46,7 @@ cd "$ROOT"
 . "$ROOT/scripts/lib/stack.sh"
 
 REPEATS=3 QPS=1000 SECONDS_PER_RUN=30 ZIPF=1.1 DOCS=300 OUTAGE_DOCS=150 ONLY="model,batching,cache"
-INGEST_DOCS=400 FIXED_SIZE=32 PEAK=100
+INGEST_DOCS=500 FIXED_SIZE=32 PEAK=100
 while (($#)); do
   case $1 in
     --only) ONLY=$2; shift ;;
@@ -206,6 +206,7 @@ if section batching; then
     cli ingest "$OUT/data/ingest-adaptive-$r.jsonl" --await-dedup "$METRICS" --await-timeout 2m \
       --out "$OUT/raw/reingest-$r.json" >/dev/null || log "re-ingest $((r + 1)): not every document was dropped"
     log "adaptive, run $((r + 1))/$REPEATS: 20 q/s idle"
+    sleep 10 # idle: Milvus Lite finishes indexing the segments the ingest sealed
     cli bench-queries --rate 20 --duration 20s --warmup 5s --queries "$OUT/data/queries-idle.txt" \
       --out "$OUT/raw/latency-idle-$r.json" >/dev/null || log "idle queries $((r + 1)): some unanswered or not ok"
     log "adaptive, run $((r + 1))/$REPEATS: 20 q/s under a document backlog"

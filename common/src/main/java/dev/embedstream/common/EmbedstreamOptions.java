@@ -99,6 +99,10 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<Duration> BATCH_QUERY_MAX_WAIT = key("batch.queries.max-wait")
             .durationType().defaultValue(Duration.ofMillis(5))
             .withDescription("Longest a query waits for its batch to fill.");
+    public static final ConfigOption<Integer> BATCH_DOC_NICE = key("batch.documents.nice")
+            .intType().defaultValue(10)
+            .withDescription("Nice value (Linux scheduling priority, 0-19) of the document embedding threads, so queries, "
+                    + "Milvus and Kafka get the cores first when documents saturate them; 0 leaves the priority alone.");
     public static final ConfigOption<Integer> BATCH_MAX_BUFFERED = key("batch.max-buffered")
             .intType().defaultValue(256)
             .withDescription("Most chunks buffered in the document lane; at the limit each new chunk runs a batch first "

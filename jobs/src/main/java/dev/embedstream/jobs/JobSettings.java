@@ -55,7 +55,8 @@ public record JobSettings(
         int maxParallelism,
         long writeBatchBytes,
         String redisPassword,
-        BatchStrategy batchStrategy)
+        BatchStrategy batchStrategy,
+        int documentsNice)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -99,7 +100,8 @@ public record JobSettings(
                 c.get(MAX_PARALLELISM),
                 c.get(MILVUS_WRITE_BATCH_BYTES).getBytes(),
                 c.getOptional(REDIS_PASSWORD).orElse(System.getenv("EMBEDSTREAM_REDIS_PASSWORD")),
-                c.get(BATCH_STRATEGY));
+                c.get(BATCH_STRATEGY),
+                c.get(BATCH_DOC_NICE));
         s.validate();
         return s;
     }
@@ -131,6 +133,7 @@ public record JobSettings(
 
     private void validate() {
         require(batchMaxSize >= 1, "batch.max-size must be >= 1");
+        require(documentsNice >= 0 && documentsNice <= 19, "batch.documents.nice must be in [0, 19]");
         require(batchMaxTokens >= modelMaxTokens, "batch.max-tokens must hold at least one full window (model.max-tokens)");
         require(batchMaxBuffered >= batchMaxSize, "batch.max-buffered must be >= batch.max-size");
         require(chunkMaxTokens <= modelMaxTokens, "chunk.max-tokens must not exceed model.max-tokens");

@@ -101,6 +101,9 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     @Override
     public void open() throws Exception {
         super.open();
+        // open() runs in the task thread, which also runs every batch (ONNX Runtime with one
+        // intra-op thread computes in the caller's thread; more threads inherit the nice value).
+        ThreadPriority.niceCurrentThread(settings.documentsNice());
         controller = new BatchSizeController(settings.modelMaxTokens(), settings.batchMaxTokens(),
                 settings.batchLatencyTargetMs());
         var group = getMetricGroup().addGroup("embedstream");
