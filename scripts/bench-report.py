@@ -81,7 +81,7 @@ def per_second(rows):
             continue
         t.append(round(b["t"] - rows[0]["t"], 1))
         size.append(round(d("textsEmbedded") / d("batches"), 2) if d("batches") > 0 else None)
-        pad.append(round(100 * (1 - d("batchTokensReal") / d("batchTokensPadded")), 1) if d("batchTokensPadded") > 0 else None)
+        pad.append(round(max(0.0, 100 * (1 - d("batchTokensReal") / d("batchTokensPadded"))), 1) if d("batchTokensPadded") > 0 else None)
         busy.append(round(d("modelMillisTotal") / (dt * 1000 * 2), 3))  # 2 subtasks
         depth.append(b.get("documentLaneDepth"))
         target.append(b.get("batchTokenTarget"))
@@ -93,7 +93,7 @@ def totals(rows):
     d = lambda k: b.get(k, 0) - a.get(k, 0)
     return {"batches": d("batches"), "texts": d("textsEmbedded"),
             "mean_batch_size": d("textsEmbedded") / d("batches") if d("batches") else None,
-            "padding_percent": 100 * (1 - d("batchTokensReal") / d("batchTokensPadded")) if d("batchTokensPadded") else None,
+            "padding_percent": max(0.0, 100 * (1 - d("batchTokensReal") / d("batchTokensPadded"))) if d("batchTokensPadded") else None,
             "model_busy": d("modelMillisTotal") / ((b["t"] - a["t"]) * 1000 * 2) if b["t"] > a["t"] else None}
 if "batching" in sections and runs("ingest-adaptive"):
     chunks = model["chunks"] if model and model.get("docs") == ingest_docs else None

@@ -33,11 +33,15 @@ final class BatchSizeController {
     private int target;
     private long batches;
 
-    BatchSizeController(int minTokens, int maxTokens, long latencyTargetMs) {
-        this.minTokens = minTokens;
-        this.maxTokens = Math.max(minTokens, maxTokens);
+    /**
+     * @param startTokens the budget before any batch has been measured
+     * @param maxTokens the largest budget ({@code batch.max-tokens})
+     */
+    BatchSizeController(int startTokens, int maxTokens, long latencyTargetMs) {
+        this.minTokens = 1; // a batch always takes its oldest chunk: a budget below one chunk means one text per batch
+        this.maxTokens = Math.max(startTokens, maxTokens);
         this.latencyTargetMs = latencyTargetMs;
-        this.target = Math.min(this.maxTokens, 2 * minTokens);
+        this.target = Math.min(this.maxTokens, startTokens);
     }
 
     /** The fitted optimum: what the controller believes is the best batch. */
@@ -82,7 +86,7 @@ final class BatchSizeController {
         double b = f[1];
         double c = f[2];
         if (a <= 0) {
-            return minTokens; // no fixed cost to spread: batching buys nothing
+            return minTokens; // no fixed cost to spread: batching buys nothing, padding only costs
         }
         // Time per token a/T + b + c*T is lowest at sqrt(a/c) (never, for c = 0). Take the smallest
         // batch within 5% of that best: solve a/T + b + c*T = (1 + share) * best for the smaller T.

@@ -104,7 +104,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         // open() runs in the task thread, which also runs every batch (ONNX Runtime with one
         // intra-op thread computes in the caller's thread; more threads inherit the nice value).
         ThreadPriority.niceCurrentThread(settings.documentsNice());
-        controller = new BatchSizeController(settings.modelMaxTokens(), settings.batchMaxTokens(),
+        controller = new BatchSizeController(2 * settings.modelMaxTokens(), settings.batchMaxTokens(),
                 settings.batchLatencyTargetMs());
         var group = getMetricGroup().addGroup("embedstream");
         model = new BatchEmbedder(settings, embedderFactory, group, false, controller::record);
