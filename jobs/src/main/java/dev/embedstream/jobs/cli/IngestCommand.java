@@ -133,22 +133,43 @@ final class IngestCommand implements Callable<Integer> {
     private boolean awaitInMilvus(List<String> docIds) throws InterruptedException {
         long deadline = System.nanoTime() + awaitTimeout.toNanos();
         java.util.Set<String> missing = new java.util.LinkedHashSet<>(docIds);
-        try (MilvusStore store = new MilvusStore(new MilvusSettings(awaitMilvus, System.getenv("EMBEDSTREAM_MILVUS_TOKEN"),
-                        collection, 30_000, 10_000));
-                ProgressBar bar = new ProgressBarBuilder().setTaskName("in milvus").setInitialMax(docIds.size())
-                        .setStyle(ProgressBarStyle.ASCII).setUnit(" docs", 1).continuousUpdate().build()) {
-            while (System.nanoTime() < deadline) {
-                missing.removeAll(present(store, List.copyOf(missing)));
-                bar.stepTo(docIds.size() - missing.size());
-                if (missing.isEmpty()) {
-                    System.out.printf("all %d documents are in Milvus collection %s%n", docIds.size(), collection);
-                    return true;
+        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("in milvus").setInitialMax(docIds.size())
+                .setStyle(ProgressBarStyle.ASCII).setUnit(" docs", 1).continuousUpdate().build()) {
+            MilvusStore store = null;
+            try {
+                while (System.nanoTime() < deadline) {
+                    if (store == null) {
+                        store = connect(); // a Milvus busy with the very ingest we wait for may not answer at once
+                    }
+                    if (store != null) {
+                        missing.removeAll(present(store, List.copyOf(missing)));
+                        bar.stepTo(docIds.size() - missing.size());
+                        if (missing.isEmpty()) {
+                            System.out.printf("all %d documents are in Milvus collection %s%n", docIds.size(), collection);
+                            return true;
+                        }
+                    }
+                    Thread.sleep(250);
                 }
-                Thread.sleep(250);
+            } finally {
+                if (store != null) {
+                    store.close();
+                }
             }
         }
         System.err.printf("timed out after %s waiting for Milvus to hold all %d documents%n", awaitTimeout, docIds.size());
         return false;
+    }
+
+    /** A client of the awaited Milvus, or null (with the reason printed) if it cannot connect now. */
+    private MilvusStore connect() {
+        try {
+            return new MilvusStore(new MilvusSettings(awaitMilvus, System.getenv("EMBEDSTREAM_MILVUS_TOKEN"), collection,
+                    30_000, 10_000));
+        } catch (RuntimeException e) {
+            System.err.println("cannot reach Milvus yet (" + e.getMessage() + "); retrying");
+            return null;
+        }
     }
 
     /** Which of these documents have chunk 0 in Milvus. */
