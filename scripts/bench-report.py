@@ -131,6 +131,7 @@ if "batching" in sections and runs("ingest-adaptive"):
                                   "unanswered": sum(r["unanswered"] for r in rs), "not_ok": sum(r["not_ok"] for r in rs)}
     b["over_time"] = {v: per_second(samples(f"batches-{v}-0.jsonl")) for v in ("adaptive", "fixed", "single")}
     b["over_time"]["backlog"] = per_second(samples("batches-backlog-0.jsonl"))
+    b["profiles"] = {ph: pr for ph in ("ingest", "backlog") if (pr := load(f"profile-{ph}.json"))}
     res["batching"] = b
     unit = "chunks/s" if chunks else "documents/s"
     key = "median_chunks_per_s" if chunks else "median_documents_per_s"
@@ -209,6 +210,19 @@ if b:
     for k, v in b["shapes"].items():
         lines.append(f"| load shape {k} (20 -> {peak:g} q/s): p50 / p95 / p99 (ms); worst per-second rate error; send lag p99 | {fmt(v['p50_ms'])} / {fmt(v['p95_ms'])} / {fmt(v['p99_ms'])}; {fmt(100 * v['max_rate_error'] if v['max_rate_error'] is not None else None)}%; {fmt(v['send_lag_p99_ms'])} ms; {v['unanswered']} unanswered, {v['not_ok']} not ok | |")
     lines.append("")
+    PHASES = {"ingest": "adaptive cold ingest", "backlog": "20 q/s under the document backlog"}
+    if b["profiles"]:
+        lines += ["## Where the time goes (run 1, adaptive job; `scripts/bench-profile.py`)", "",
+                  "| phase | machine | CPU-seconds per process | job threads (CPU-s) | JFR: top native frames / Java execution samples |", "|---|---|---|---|---|"]
+    for ph, pr in b["profiles"].items():
+        cap = pr["wall_s"] * pr["cores"]
+        top = lambda kind: ", ".join(f"{f['frame'].rsplit('.', 2)[-2]}.{f['frame'].rsplit('.', 1)[-1]} {f['samples']}" for f in pr["jfr"][kind]["top"][:3])
+        lines.append(f"| {PHASES[ph]} | {fmt(pr['wall_s'])} s x {pr['cores']} cores = {fmt(cap)} CPU-s, {fmt(100 * (pr['machine_busy_share'] or 0), 0)}% busy | "
+                     + ", ".join(f"{k} {fmt(v)}" for k, v in pr["processes"].items() if v >= 0.1) + " | "
+                     + ", ".join(f"{t['threads']} {fmt(t['cpu_s'])}" for t in pr["job_threads"][:6]) + " | "
+                     + f"native ({pr['jfr']['native']['samples']} samples): {top('native')}; Java ({pr['jfr']['execution']['samples']} samples): {top('execution')} |")
+    if b["profiles"]:
+        lines.append("")
 lines.append("Charts: " + ", ".join(f"`{ch['file']}`" for ch in res["charts"]) + ". Raw figures: `results.json`.")
 open(f"{out}/summary.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

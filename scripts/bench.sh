@@ -35,6 +35,9 @@
 #   3. query latency at 20 q/s (produce -> response consumed, distinct texts) idle, then while a
 #      backlog of 1,000+ new documents saturates ingest;
 #   4. the load shapes constant, ramp, burst, spike and wave between 20 and --peak q/s.
+#   In run 1, the adaptive cold ingest and the backlog queries are profiled: a JFR recording of the
+#   job and CPU-seconds per process and per job thread (scripts/bench-profile.py), so a target
+#   missed on this machine comes with what limits it.
 #
 # Usage: scripts/bench.sh [--only model,batching,cache] [--repeats N] [--ingest-docs N] [--fixed-size N] [--peak N]
 #                         [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
@@ -59,7 +62,7 @@ while (($#)); do
     --ingest-docs) INGEST_DOCS=$2; shift ;;
     --fixed-size) FIXED_SIZE=$2; shift ;;
     --peak) PEAK=$2; shift ;;
-    -h | --help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -115,7 +118,7 @@ start_job() {
   local name=$1 web prom
   shift
   read -r web prom < <(stack_free_port 2)
-  METRICS="http://127.0.0.1:$prom/metrics"
+  METRICS="http://127.0.0.1:$prom/metrics" JOB=$name
   log "job '$name': starting ($*)"
   stack_kafka_tool "$LOCAL/kafka" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" \
     --group "bench-$name" --reset-offsets --to-latest --topic embedstream.documents --topic embedstream.queries --execute >/dev/null \
@@ -127,6 +130,21 @@ start_job() {
   cli query "ready probe" --timeout 180s >/dev/null || die "job '$name' did not answer (log: $OUT/jobs/logs/job-$name.log)"
 }
 stop_job() { stack_stop "$OUT/jobs/job-$1.pid" TERM; }
+# profile_start PHASE / profile_stop: JFR of the current job and CPU per process and thread for the
+# phase in between (scripts/bench-profile.py -> raw/profile-PHASE.json); only in run 1, so the
+# recording's small cost touches one run of the median.
+profile_start() {
+  PROFILER=
+  (($1 == 0)) || return 0
+  python3 scripts/bench-profile.py "$(cat "$OUT/jobs/job-$JOB.pid")" "$OUT/raw/profile-$2" & PROFILER=$!
+  local i
+  for ((i = 0; i < 300; i++)); do # until the recording runs (jcmd attaches slowly on a busy machine)
+    [[ -e $OUT/raw/profile-$2.started ]] && return 0
+    sleep 0.1
+  done
+  log "profile $2 did not start within 30 s"
+}
+profile_stop() { [[ -z $PROFILER ]] || { kill "$PROFILER"; wait "$PROFILER" || log "profile incomplete"; }; }
 
 # ---- inputs ------------------------------------------------------------------------
 python3 - "$OUT/data" "$DOCS" "$OUTAGE_DOCS" "$REPEATS" <<'EOF'
@@ -194,8 +212,10 @@ ingest_timed() { # VARIANT REPEAT: warm-up, then the timed ingest with the batch
   cli ingest "$OUT/data/warm-$v-$r.jsonl" --await-milvus "$MILVUS_URI" >/dev/null || log "warm-up $v $r incomplete"
   python3 scripts/bench-sample.py "$METRICS" "$OUT/raw/batches-$v-$r.jsonl" & sampler=$!
   log "$v, run $((r + 1))/$REPEATS: ingest $INGEST_DOCS documents"
+  [[ $v != adaptive ]] || profile_start "$r" ingest
   cli ingest "$OUT/data/ingest-$v-$r.jsonl" --await-milvus "$MILVUS_URI" --await-timeout 10m \
     --out "$OUT/raw/ingest-$v-$r.json" >/dev/null || log "$v run $((r + 1)): not every document landed"
+  [[ $v != adaptive ]] || profile_stop
   kill "$sampler"; wait "$sampler" 2>/dev/null || true
 }
 if section batching; then
@@ -214,8 +234,10 @@ if section batching; then
     cli ingest "$OUT/data/backlog-$r.jsonl" --await-milvus "$MILVUS_URI" --await-timeout 10m \
       --out "$OUT/raw/backlog-ingest-$r.json" >/dev/null & backlog=$!
     sleep 3
+    profile_start "$r" backlog
     cli bench-queries --rate 20 --duration 20s --warmup 3s --queries "$OUT/data/queries-backlog.txt" \
       --out "$OUT/raw/latency-backlog-$r.json" >/dev/null || log "backlog queries $((r + 1)): some unanswered or not ok"
+    profile_stop
     wait "$backlog" || log "backlog $((r + 1)): not every document landed"
     kill "$sampler"; wait "$sampler" 2>/dev/null || true
     for shape in constant ramp burst spike wave; do
