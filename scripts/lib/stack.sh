@@ -432,20 +432,20 @@ stack_start_redis() {
 
 stack_build_job() {
   local root=$1 cpfile=$2 jar="$1/jobs/target/embedstream-job.jar"
-  if [[ ! -f $jar ]] || [[ -n $(cd "$root" && find common/src jobs/src pom.xml common/pom.xml jobs/pom.xml \
-    -newer "$jar" -print -quit 2>/dev/null) ]]; then
-    stack_log "building the job (mvn -DskipTests package)..."
-    (cd "$root" && mvn -B -ntp -q -DskipTests package) || { stack_err "the build failed"; return 1; }
-    [[ -f $jar ]] || { stack_err "the build did not produce $jar"; return 1; }
+  if [[ -f $jar && -s $cpfile && ! $jar -nt $cpfile ]] && [[ -z $(cd "$root" && find common/src jobs/src \
+    pom.xml common/pom.xml jobs/pom.xml -newer "$jar" -print -quit 2>/dev/null) ]]; then
+    return 0
   fi
-  if [[ ! -s $cpfile || $jar -nt $cpfile ]]; then
-    stack_log "writing the Flink runtime classpath to $cpfile"
-    mkdir -p "$(dirname "$cpfile")"
-    # -pl jobs -am (not -f jobs/pom.xml): embedstream-common comes from the reactor, so
-    # it need not be installed in ~/.m2. Each reactor module writes the file; jobs is last.
-    (cd "$root" && mvn -B -ntp -q -pl jobs -am dependency:build-classpath -Dmdep.includeScope=provided \
-      -Dmdep.outputFile="$cpfile") || { stack_err "mvn dependency:build-classpath failed"; return 1; }
-  fi
+  stack_log "building the job (mvn -DskipTests package) and writing its Flink runtime classpath to $cpfile..."
+  mkdir -p "$(dirname "$cpfile")"
+  # One reactor run for both goals: embedstream-common is resolved from this build, so it need
+  # not be installed in ~/.m2 (a goal run alone would look for it there, and fail on a fresh
+  # machine). Each module writes the classpath file; jobs comes last, so its list stays.
+  (cd "$root" && mvn -B -ntp -q -DskipTests -pl jobs -am package dependency:build-classpath \
+    -Dmdep.includeScope=provided -Dmdep.outputFile="$cpfile") || { stack_err "the build failed"; return 1; }
+  [[ -f $jar ]] || { stack_err "the build did not produce $jar"; return 1; }
+  [[ -s $cpfile ]] || { stack_err "the build did not write $cpfile"; return 1; }
+  touch "$cpfile" # newer than the jar: the next run skips the build
 }
 
 stack_cleanup_on_exit() {
