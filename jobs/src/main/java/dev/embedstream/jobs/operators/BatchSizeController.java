@@ -7,7 +7,8 @@ package dev.embedstream.jobs.operators;
  * token, and a term for batches that get slower per token as they grow (on a small CPU cache,
  * activations of a large batch no longer fit; measured by {@code embedstream bench-model}).
  Time per token, {@code a/T + b + c*T}, is lowest at {@code T = sqrt(a/c)}; the target is the
- * smallest batch whose time per token is within 5% of that best. For a cost linear in tokens
+ * smallest batch whose time per token is within 5% of that best, or one text per batch when the
+ * fixed overhead does not stand out from the timing noise (two standard errors). For a cost linear in tokens
  * ({@code c = 0}) this is the batch whose fixed overhead is about 5% of its time, {@code T = 20 a/b},
  * the rule of Apache Beam's BatchElements; when large batches get slower it stops short of them.
  * The target is capped so that one batch runs within the latency target, kept within the configured
@@ -22,6 +23,12 @@ final class BatchSizeController {
     static final double OVERHEAD_SHARE = 0.05;
     /** Token counts are fitted in thousands, which keeps the normal equations well conditioned. */
     private static final double SCALE = 1000.0;
+    /**
+     * A fixed overhead counts only when it is this many standard errors above zero: on a busy
+     * machine batch times are noisy, and a fitted overhead of a few milliseconds that is noise
+     * would otherwise buy batches of several texts and their padding for nothing.
+     */
+    static final double SIGNIFICANCE = 2.0;
 
     private final int minTokens;
     private final int maxTokens;
@@ -70,9 +77,11 @@ final class BatchSizeController {
     }
 
     private double wanted(double lastMillis) {
-        double[] f = samples >= 6 ? fit(3) : null;
+        int terms = 3;
+        double[] f = samples >= 6 ? fit(terms) : null;
         if (f == null || f[2] < 0) {
-            double[] l = samples >= 4 ? fit(2) : null;
+            terms = 2;
+            double[] l = samples >= 4 ? fit(terms) : null;
             f = l == null ? null : new double[] {l[0], l[1], 0};
         }
         if (f == null || f[1] + 2 * Math.sqrt(Math.max(0, f[0]) * f[2]) <= 0) {
@@ -85,8 +94,10 @@ final class BatchSizeController {
         double a = f[0];
         double b = f[1];
         double c = f[2];
-        if (a <= 0) {
-            return minTokens; // no fixed cost to spread: batching buys nothing, padding only costs
+        if (a <= SIGNIFICANCE * interceptStdError(f, terms)) {
+            // No fixed cost to spread, or none that stands out from the timing noise: batching buys
+            // nothing measurable, padding only costs.
+            return minTokens;
         }
         // Time per token a/T + b + c*T is lowest at sqrt(a/c) (never, for c = 0). Take the smallest
         // batch within 5% of that best: solve a/T + b + c*T = (1 + share) * best for the smaller T.
@@ -108,6 +119,29 @@ final class BatchSizeController {
      * the window, or null when the points do not determine it.
      */
     private double[] fit(int terms) {
+        return solve(normalEquations(terms));
+    }
+
+    /**
+     * Standard error of the fitted fixed overhead {@code f[0]}: the residual variance times the
+     * first diagonal element of the inverse of the normal matrix.
+     */
+    private double interceptStdError(double[] f, int terms) {
+        double rss = 0;
+        for (int i = 0; i < samples; i++) {
+            double r = y[i] - (f[0] + f[1] * x[i] + f[2] * x[i] * x[i]);
+            rss += r * r;
+        }
+        double[][] m = normalEquations(terms);
+        for (int r = 0; r < terms; r++) {
+            m[r][terms] = r == 0 ? 1 : 0; // solve for the first column of the inverse
+        }
+        double[] inverseColumn = solve(m);
+        return inverseColumn == null ? 0 : Math.sqrt(Math.max(0, rss / (samples - terms) * inverseColumn[0]));
+    }
+
+    /** The normal equations {@code X'X | X'y} of the window for {@code terms} coefficients. */
+    private double[][] normalEquations(int terms) {
         double[][] m = new double[terms][terms + 1];
         for (int i = 0; i < samples; i++) {
             double[] p = new double[terms];
@@ -122,7 +156,7 @@ final class BatchSizeController {
                 m[r][terms] += p[r] * y[i];
             }
         }
-        return solve(m);
+        return m;
     }
 
     /** Gauss-Jordan elimination with partial pivoting on an augmented matrix; null if singular. */

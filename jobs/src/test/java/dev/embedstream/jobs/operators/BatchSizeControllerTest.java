@@ -82,6 +82,43 @@ class BatchSizeControllerTest {
         assertThat(c.targetTokens()).isLessThanOrEqualTo(2 * before);
     }
 
+    /**
+     * Feeds 400 batches of the chunk counts the controller asks for (chunks of 40-256 tokens,
+     * padded to the longest), timed a + b*T plus Gaussian noise; returns the share of batches
+     * whose target held more than one 120-token chunk over the last 300, and the last target.
+     */
+    private static double[] noisy(double a, double b, double noiseMs, long seed) {
+        java.util.Random random = new java.util.Random(seed);
+        BatchSizeController ctl = new BatchSizeController(512, 16384, 200);
+        int multiChunk = 0;
+        for (int i = 0; i < 400; i++) {
+            int chunks = Math.max(1, ctl.nextBatchTokens() / 120);
+            long tokens = (long) chunks * (40 + random.nextInt(217));
+            ctl.record(tokens, Math.max(0.1, a + b * tokens + noiseMs * random.nextGaussian()));
+            if (i >= 100 && ctl.targetTokens() >= 120) {
+                multiChunk++;
+            }
+        }
+        return new double[] {multiChunk / 300.0, ctl.targetTokens()};
+    }
+
+    @Test
+    void timingNoiseIsNotMistakenForAFixedOverhead() {
+        // No fixed cost, 3 ms of noise on ~30 ms batches (a busy 2-core machine): a fitted
+        // overhead of a few ms is noise, and acting on it would batch (and pad) for nothing.
+        for (long seed = 1; seed <= 5; seed++) {
+            assertThat(noisy(0, 0.25, 3, seed)[0]).as("seed %d", seed).isLessThan(0.1);
+        }
+    }
+
+    @Test
+    void aRealFixedOverheadStillGrowsTheBatchThroughTheSameNoise() {
+        // a = 20 ms stands out of 3 ms noise: 5% overhead wants ~1,500 tokens, 200 ms allows ~720.
+        for (long seed = 1; seed <= 5; seed++) {
+            assertThat(noisy(20, 0.25, 3, seed)[1]).as("seed %d", seed).isGreaterThan(400);
+        }
+    }
+
     @Test
     void batchesTooSlowForTheLatencyTargetShrinkToOneText() {
         // a = 150 ms, b = 1 ms/token: only 50 tokens fit in 200 ms, less than one chunk.
