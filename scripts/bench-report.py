@@ -2,12 +2,13 @@
 """The report of scripts/bench.sh: reads OUT/raw/*.json, writes OUT/results.json (figures, medians,
 ratios, chart specifications for `embedstream bench-plot`) and OUT/summary.md. Standard library only.
 
-    scripts/bench-report.py OUT QPS SECONDS ZIPF DOCS OUTAGE_DOCS REPEATS [INGEST_DOCS FIXED_SIZE PEAK SECTIONS]
+    scripts/bench-report.py OUT QPS SECONDS ZIPF DOCS OUTAGE_DOCS REPEATS [INGEST_DOCS FIXED_SIZE PEAK SECTIONS WARMUP_DOCS]
 """
 import json, os, platform, statistics, subprocess, sys
 out, qps, secs, zipf, docs, outage, repeats = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
 ingest_docs, fixed_size, peak = (int(sys.argv[8]), int(sys.argv[9]), float(sys.argv[10])) if len(sys.argv) > 10 else (docs, 32, 100.0)
 sections = sys.argv[11] if len(sys.argv) > 11 else "model,batching,cache"
+warmup_docs = int(sys.argv[12]) if len(sys.argv) > 12 else 60
 raw = lambda name: json.load(open(f"{out}/raw/{name}"))
 def load(name):
     try:
@@ -94,6 +95,7 @@ def totals(rows):
     return {"batches": d("batches"), "texts": d("textsEmbedded"),
             "mean_batch_size": d("textsEmbedded") / d("batches") if d("batches") else None,
             "padding_percent": max(0.0, 100 * (1 - d("batchTokensReal") / d("batchTokensPadded"))) if d("batchTokensPadded") else None,
+            "model_ms_per_text": d("modelMillisTotal") / d("textsEmbedded") if d("textsEmbedded") else None,
             "model_busy": d("modelMillisTotal") / ((b["t"] - a["t"]) * 1000 * 2) if b["t"] > a["t"] else None}
 if "batching" in sections and runs("ingest-adaptive"):
     chunks = model["chunks"] if model and model.get("docs") == ingest_docs else None
@@ -131,6 +133,8 @@ if "batching" in sections and runs("ingest-adaptive"):
                                   "unanswered": sum(r["unanswered"] for r in rs), "not_ok": sum(r["not_ok"] for r in rs)}
     b["over_time"] = {v: per_second(samples(f"batches-{v}-0.jsonl")) for v in ("adaptive", "fixed", "single")}
     b["over_time"]["backlog"] = per_second(samples("batches-backlog-0.jsonl"))
+    # Raw: 2 engines in parallel, so each spends 2 / (chunks/s) seconds per chunk.
+    b["raw_model_ms_per_chunk"] = 2000 / model["best_chunks_per_s"] if model else None
     b["profiles"] = {ph: pr for ph in ("ingest", "backlog") if (pr := load(f"profile-{ph}.json"))}
     res["batching"] = b
     unit = "chunks/s" if chunks else "documents/s"
@@ -162,7 +166,7 @@ json.dump(res, open(f"{out}/results.json", "w"), indent=2)
 fmt = lambda x, d=1: "n/a" if x is None else f"{x:.{d}f}"
 ok = lambda cond: "met" if cond else "NOT met"
 lines = [f"# Benchmark ({res['machine']['cores']} cores, commit {res['machine']['commit']})", "",
-         f"Command: `scripts/bench.sh --only {sections} --repeats {repeats} --ingest-docs {ingest_docs} --fixed-size {fixed_size} --peak {peak:g} --qps {qps:g} --seconds {secs} --zipf {zipf:g} --docs {docs} --outage-docs {outage}`", ""]
+         f"Command: `scripts/bench.sh --only {sections} --repeats {repeats} --ingest-docs {ingest_docs} --warmup-docs {warmup_docs} --fixed-size {fixed_size} --peak {peak:g} --qps {qps:g} --seconds {secs} --zipf {zipf:g} --docs {docs} --outage-docs {outage}`", ""]
 if model:
     c = model.get("compare") or {}
     cos_key = next((k for k in c if k.startswith("mean_cosine")), None)
@@ -195,7 +199,7 @@ if b:
     bv = b["variants"]
     cps = lambda v: f"{fmt(bv[v]['median_chunks_per_s'])} chunks/s" if bv[v]["median_chunks_per_s"] else f"{fmt(bv[v]['median_documents_per_s'])} documents/s"
     li, lb = b["latency_idle"], b["latency_backlog"]
-    lines += ["## Batching", "", f"Medians of {repeats} runs; each ingest is {ingest_docs} documents" + (f" ({b['chunks']} chunks)" if b["chunks"] else "") + " in a fresh job JVM with cold caches.", "",
+    lines += ["## Batching", "", f"Medians of {repeats} runs; each ingest is {ingest_docs} documents" + (f" ({b['chunks']} chunks)" if b["chunks"] else "") + f" in a fresh job JVM with cold caches, after a JIT warm-up of {warmup_docs} other documents.", "",
               "| figure | value | target |", "|---|---|---|"]
     if b["adaptive_over_raw"] is not None:
         lines.append(f"| pipeline ingest (adaptive) / raw ONNX Runtime best | {cps('adaptive')} / {fmt(b['raw_best_chunks_per_s'])} = {fmt(b['adaptive_over_raw'], 2)} | >= 0.75: {ok(b['adaptive_over_raw'] >= 0.75)} |")
@@ -203,6 +207,8 @@ if b:
               f"| adaptive / fixed unsorted batches of {fixed_size} | {cps('adaptive')} / {cps('fixed')} = {fmt(b['adaptive_over_fixed'], 2)}x | > 1: {ok((b['adaptive_over_fixed'] or 0) > 1)} |",
               "| batches: mean size / padding % / model busy share (run 1: adaptive, fixed, per record) | " + "; ".join(
                   f"{fmt(bv[v]['batches'][0].get('mean_batch_size'))} / {fmt(bv[v]['batches'][0].get('padding_percent'))} / {fmt(bv[v]['batches'][0].get('model_busy'), 2)}" for v in ("adaptive", "fixed", "single") if bv[v]["batches"] and bv[v]["batches"][0]) + " | |",
+              "| model time per chunk inside the job (run 1: adaptive, fixed, per record) vs raw ONNX Runtime best (per engine) | " + ", ".join(
+                  fmt(bv[v]["batches"][0].get("model_ms_per_text")) for v in ("adaptive", "fixed", "single") if bv[v]["batches"] and bv[v]["batches"][0]) + f" ms vs {fmt(b['raw_model_ms_per_chunk'])} ms | |",
               f"| unchanged re-ingest / cold ingest | {fmt(b['reingest']['median_documents_per_s'])} / {fmt(bv['adaptive']['median_documents_per_s'])} documents/s, median ratio {fmt(b['reingest']['median_ratio_to_cold'])}x | >= 20x: {ok((b['reingest']['median_ratio_to_cold'] or 0) >= 20)} |",
               f"| query p50 / p95 / p99 at 20 q/s idle (ms) | {fmt(li['p50_ms'])} / {fmt(li['p95_ms'])} / {fmt(li['p99_ms'])}; {li['unanswered']} unanswered, {li['not_ok']} not ok | p99 <= 100: {ok(li['p99_ms'] is not None and li['p99_ms'] <= 100)} |",
               f"| query p50 / p95 / p99 at 20 q/s under a document backlog (ms) | {fmt(lb['p50_ms'])} / {fmt(lb['p95_ms'])} / {fmt(lb['p99_ms'])}; {lb['unanswered']} unanswered, {lb['not_ok']} not ok | p99 <= 250: {ok(lb['p99_ms'] is not None and lb['p99_ms'] <= 250)} |",
@@ -210,17 +216,20 @@ if b:
     for k, v in b["shapes"].items():
         lines.append(f"| load shape {k} (20 -> {peak:g} q/s): p50 / p95 / p99 (ms); worst per-second rate error; send lag p99 | {fmt(v['p50_ms'])} / {fmt(v['p95_ms'])} / {fmt(v['p99_ms'])}; {fmt(100 * v['max_rate_error'] if v['max_rate_error'] is not None else None)}%; {fmt(v['send_lag_p99_ms'])} ms; {v['unanswered']} unanswered, {v['not_ok']} not ok | |")
     lines.append("")
+    # Threads parked in these native calls are idle (waiting for I/O or a connection), not working.
+    IDLE_FRAMES = {"sun.nio.ch.EPoll.wait", "sun.nio.ch.Net.accept", "sun.nio.ch.Net.poll", "java.net.PlainSocketImpl.socketAccept"}
     PHASES = {"ingest": "adaptive cold ingest", "backlog": "20 q/s under the document backlog"}
     if b["profiles"]:
         lines += ["## Where the time goes (run 1, adaptive job; `scripts/bench-profile.py`)", "",
                   "| phase | machine | CPU-seconds per process | job threads (CPU-s) | JFR: top native frames / Java execution samples |", "|---|---|---|---|---|"]
     for ph, pr in b["profiles"].items():
         cap = pr["wall_s"] * pr["cores"]
-        top = lambda kind: ", ".join(f"{f['frame'].rsplit('.', 2)[-2]}.{f['frame'].rsplit('.', 1)[-1]} {f['samples']}" for f in pr["jfr"][kind]["top"][:3])
+        top = lambda kind: ", ".join([f"{f['frame'].rsplit('.', 2)[-2]}.{f['frame'].rsplit('.', 1)[-1]} {f['samples']}"
+                                      for f in pr["jfr"][kind]["top"] if f["frame"] not in IDLE_FRAMES][:3])
         lines.append(f"| {PHASES[ph]} | {fmt(pr['wall_s'])} s x {pr['cores']} cores = {fmt(cap)} CPU-s, {fmt(100 * (pr['machine_busy_share'] or 0), 0)}% busy | "
                      + ", ".join(f"{k} {fmt(v)}" for k, v in pr["processes"].items() if v >= 0.1) + " | "
                      + ", ".join(f"{t['threads']} {fmt(t['cpu_s'])}" for t in pr["job_threads"][:6]) + " | "
-                     + f"native ({pr['jfr']['native']['samples']} samples): {top('native')}; Java ({pr['jfr']['execution']['samples']} samples): {top('execution')} |")
+                     + f"native, not idle in epoll/accept ({pr['jfr']['native']['samples']} samples): {top('native')}; Java ({pr['jfr']['execution']['samples']} samples): {top('execution')} |")
     if b["profiles"]:
         lines.append("")
 lines.append("Charts: " + ", ".join(f"`{ch['file']}`" for ch in res["charts"]) + ". Raw figures: `results.json`.")

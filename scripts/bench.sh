@@ -25,7 +25,7 @@
 #   the mean cosine between int8 and fp32 vectors.
 #
 # Section "batching" (the batching issue), --repeats times, each variant in a fresh job JVM without
-#   Redis (cold caches; the JIT warmed by a 60-document ingest of other texts first):
+#   Redis (cold caches; the JIT warmed first by an ingest of --warmup-docs other documents):
 #   1. ingest of the same --ingest-docs documents (Kafka -> Flink -> Milvus, first publish to last
 #      row) with the adaptive batcher, with fixed unsorted batches of --fixed-size, and per record
 #      (batch size 1): chunks/s, ratios to each other and to the raw ceiling; batch size, padding
@@ -39,8 +39,8 @@
 #   job and CPU-seconds per process and per job thread (scripts/bench-profile.py), so a target
 #   missed on this machine comes with what limits it.
 #
-# Usage: scripts/bench.sh [--only model,batching,cache] [--repeats N] [--ingest-docs N] [--fixed-size N] [--peak N]
-#                         [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
+# Usage: scripts/bench.sh [--only model,batching,cache] [--repeats N] [--ingest-docs N] [--warmup-docs N] [--fixed-size N]
+#                         [--peak N] [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,7 +49,7 @@ cd "$ROOT"
 . "$ROOT/scripts/lib/stack.sh"
 
 REPEATS=3 QPS=1000 SECONDS_PER_RUN=30 ZIPF=1.1 DOCS=300 OUTAGE_DOCS=150 ONLY="model,batching,cache"
-INGEST_DOCS=500 FIXED_SIZE=32 PEAK=100
+INGEST_DOCS=500 WARMUP_DOCS=200 FIXED_SIZE=32 PEAK=100
 while (($#)); do
   case $1 in
     --only) ONLY=$2; shift ;;
@@ -60,6 +60,7 @@ while (($#)); do
     --docs) DOCS=$2; shift ;;
     --outage-docs) OUTAGE_DOCS=$2; shift ;;
     --ingest-docs) INGEST_DOCS=$2; shift ;;
+    --warmup-docs) WARMUP_DOCS=$2; shift ;;
     --fixed-size) FIXED_SIZE=$2; shift ;;
     --peak) PEAK=$2; shift ;;
     -h | --help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -84,7 +85,7 @@ stack_build_job "$ROOT" "$CLASSPATH_FILE" || die "could not build the job"
 section() { [[ ",$ONLY," == *",$1,"* ]]; }
 report() {
   python3 scripts/bench-report.py "$OUT" "$QPS" "$SECONDS_PER_RUN" "$ZIPF" "$DOCS" "$OUTAGE_DOCS" "$REPEATS" \
-    "$INGEST_DOCS" "$FIXED_SIZE" "$PEAK" "$ONLY"
+    "$INGEST_DOCS" "$FIXED_SIZE" "$PEAK" "$ONLY" "$WARMUP_DOCS"
   scripts/embedstream bench-plot "$OUT/results.json" >/dev/null
   log "results in $OUT"
 }
@@ -174,12 +175,12 @@ for r in range(repeats):
     write(f"noredis-{r}.jsonl", b, f"noredis{r}:")
     write(f"deadredis-{r}.jsonl", b, f"deadredis{r}:")
 EOF
-python3 - "$OUT/data" "$INGEST_DOCS" "$REPEATS" <<'EOF'
+python3 - "$OUT/data" "$INGEST_DOCS" "$REPEATS" "$WARMUP_DOCS" <<'EOF'
 import json, sys
-out, docs, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, docs, repeats, warm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 corpus = [json.loads(l) for l in open("scripts/sample/corpus.jsonl", encoding="utf-8") if l.strip()]
-if docs + 60 + 600 > len(corpus):
-    sys.exit(f"the corpus has {len(corpus)} documents; --ingest-docs leaves too few for the warm-up and the backlog")
+if docs + warm + 600 > len(corpus):
+    sys.exit(f"the corpus has {len(corpus)} documents; --ingest-docs + --warmup-docs leave fewer than 600 for the backlog")
 def write(name, rows, prefix):
     with open(f"{out}/{name}", "w", encoding="utf-8") as f:
         for d in rows:
@@ -189,8 +190,8 @@ def write(name, rows, prefix):
 for r in range(repeats):
     for v in ("adaptive", "fixed", "single"):
         write(f"ingest-{v}-{r}.jsonl", corpus[:docs], f"{v}{r}:")
-        write(f"warm-{v}-{r}.jsonl", corpus[docs:docs + 60], f"warm{v}{r}:")
-    write(f"backlog-{r}.jsonl", corpus[docs + 60:], f"backlog{r}:")
+        write(f"warm-{v}-{r}.jsonl", corpus[docs:docs + warm], f"warm{v}{r}:")
+    write(f"backlog-{r}.jsonl", corpus[docs + warm:], f"backlog{r}:")
 # Query texts: a line of every document, distinct; idle and backlog runs get disjoint halves so
 # neither finds the other's vectors in the in-process cache.
 qs, seen = [], set()
