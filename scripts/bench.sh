@@ -84,6 +84,9 @@ stack_cleanup_on_exit "$WORK"
 stack_build_job "$ROOT" "$CLASSPATH_FILE" || die "could not build the job"
 section() { [[ ",$ONLY," == *",$1,"* ]]; }
 report() {
+  local profiles=("$OUT"/raw/profile-*.json)
+  [[ ! -e ${profiles[0]} ]] || python3 scripts/bench-profile.py --summarise "${profiles[@]%.json}" \
+    || log "could not read the JFR recordings"
   python3 scripts/bench-report.py "$OUT" "$QPS" "$SECONDS_PER_RUN" "$ZIPF" "$DOCS" "$OUTAGE_DOCS" "$REPEATS" \
     "$INGEST_DOCS" "$FIXED_SIZE" "$PEAK" "$ONLY" "$WARMUP_DOCS"
   scripts/embedstream bench-plot "$OUT/results.json" >/dev/null
@@ -145,7 +148,11 @@ profile_start() {
   done
   log "profile $2 did not start within 30 s"
 }
-profile_stop() { [[ -z $PROFILER ]] || { kill "$PROFILER"; wait "$PROFILER" || log "profile incomplete"; }; }
+profile_stop() {
+  [[ -n $PROFILER ]] || return 0
+  kill "$PROFILER" 2>/dev/null || true
+  wait "$PROFILER" || log "profile incomplete (see the log above)"
+}
 
 # ---- inputs ------------------------------------------------------------------------
 python3 - "$OUT/data" "$DOCS" "$OUTAGE_DOCS" "$REPEATS" <<'EOF'
