@@ -199,6 +199,7 @@ if b:
     bv = b["variants"]
     cps = lambda v: f"{fmt(bv[v]['median_chunks_per_s'])} chunks/s" if bv[v]["median_chunks_per_s"] else f"{fmt(bv[v]['median_documents_per_s'])} documents/s"
     li, lb = b["latency_idle"], b["latency_backlog"]
+    run1 = {v: bv[v]["batches"][0] for v in ("adaptive", "fixed", "single") if bv[v]["batches"] and bv[v]["batches"][0]}
     lines += ["## Batching", "", f"Medians of {repeats} runs; each ingest is {ingest_docs} documents" + (f" ({b['chunks']} chunks)" if b["chunks"] else "") + f" in a fresh job JVM with cold caches, after a JIT warm-up of {warmup_docs} other documents.", "",
               "| figure | value | target |", "|---|---|---|"]
     if b["adaptive_over_raw"] is not None:
@@ -206,9 +207,9 @@ if b:
     lines += [f"| adaptive / per record (batch size 1) | {cps('adaptive')} / {cps('single')} = {fmt(b['adaptive_over_single'], 2)}x | >= 2x: {ok((b['adaptive_over_single'] or 0) >= 2)} |",
               f"| adaptive / fixed unsorted batches of {fixed_size} | {cps('adaptive')} / {cps('fixed')} = {fmt(b['adaptive_over_fixed'], 2)}x | > 1: {ok((b['adaptive_over_fixed'] or 0) > 1)} |",
               "| batches: mean size / padding % / model busy share (run 1: adaptive, fixed, per record) | " + "; ".join(
-                  f"{fmt(bv[v]['batches'][0].get('mean_batch_size'))} / {fmt(bv[v]['batches'][0].get('padding_percent'))} / {fmt(bv[v]['batches'][0].get('model_busy'), 2)}" for v in ("adaptive", "fixed", "single") if bv[v]["batches"] and bv[v]["batches"][0]) + " | |",
+                  f"{fmt(t.get('mean_batch_size'))} / {fmt(t.get('padding_percent'))} / {fmt(t.get('model_busy'), 2)}" for t in run1.values()) + " | |",
               "| model time per chunk inside the job (run 1: adaptive, fixed, per record) vs raw ONNX Runtime best (per engine) | " + ", ".join(
-                  fmt(bv[v]["batches"][0].get("model_ms_per_text")) for v in ("adaptive", "fixed", "single") if bv[v]["batches"] and bv[v]["batches"][0]) + f" ms vs {fmt(b['raw_model_ms_per_chunk'])} ms | |",
+                  fmt(t.get("model_ms_per_text")) for t in run1.values()) + f" ms vs {fmt(b['raw_model_ms_per_chunk'])} ms | |",
               f"| unchanged re-ingest / cold ingest | {fmt(b['reingest']['median_documents_per_s'])} / {fmt(bv['adaptive']['median_documents_per_s'])} documents/s, median ratio {fmt(b['reingest']['median_ratio_to_cold'])}x | >= 20x: {ok((b['reingest']['median_ratio_to_cold'] or 0) >= 20)} |",
               f"| query p50 / p95 / p99 at 20 q/s idle (ms) | {fmt(li['p50_ms'])} / {fmt(li['p95_ms'])} / {fmt(li['p99_ms'])}; {li['unanswered']} unanswered, {li['not_ok']} not ok | p99 <= 100: {ok(li['p99_ms'] is not None and li['p99_ms'] <= 100)} |",
               f"| query p50 / p95 / p99 at 20 q/s under a document backlog (ms) | {fmt(lb['p50_ms'])} / {fmt(lb['p95_ms'])} / {fmt(lb['p99_ms'])}; {lb['unanswered']} unanswered, {lb['not_ok']} not ok | p99 <= 250: {ok(lb['p99_ms'] is not None and lb['p99_ms'] <= 250)} |",
