@@ -4,6 +4,7 @@ import static org.apache.flink.configuration.ConfigOptions.key;
 
 import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.Pooling;
+import dev.embedstream.common.validation.DocumentLimits;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.MemorySize;
@@ -108,7 +109,27 @@ public final class EmbedstreamOptions {
             .withDescription("Most chunks buffered in the document lane; at the limit each new chunk runs a batch first "
                     + "(backpressure). Also bounds the work done before a checkpoint barrier.");
     public static final ConfigOption<Integer> LIMITS_MAX_TEXT_BYTES = key("limits.max-text-bytes")
-            .intType().defaultValue(512 * 1024).withDescription("Largest accepted text (UTF-8 bytes).");
+            .intType().defaultValue(DocumentLimits.DEFAULT_MAX_TEXT_BYTES)
+            .withDescription("Largest accepted text (UTF-8 bytes); larger: dead letter text_too_large (documents), "
+                    + "error response (queries).");
+    public static final ConfigOption<Integer> LIMITS_MAX_METADATA_BYTES = key("limits.max-metadata-bytes")
+            .intType().defaultValue(DocumentLimits.DEFAULT_MAX_METADATA_BYTES)
+            .withDescription("Largest document metadata, as compact JSON (UTF-8 bytes; below Milvus' 64 KiB JSON "
+                    + "limit); larger: dead letter metadata_too_large.");
+    public static final ConfigOption<Integer> LIMITS_MAX_METADATA_KEYS = key("limits.max-metadata-keys")
+            .intType().defaultValue(DocumentLimits.DEFAULT_MAX_METADATA_KEYS)
+            .withDescription("Most keys in a document's metadata; more: dead letter metadata_too_large.");
+    public static final ConfigOption<Integer> LIMITS_MAX_METADATA_VALUE_BYTES = key("limits.max-metadata-value-bytes")
+            .intType().defaultValue(DocumentLimits.DEFAULT_MAX_METADATA_VALUE_BYTES)
+            .withDescription("Longest metadata string value (UTF-8 bytes); longer: dead letter metadata_too_large.");
+    public static final ConfigOption<Integer> CHUNK_MAX_PER_DOCUMENT = key("chunk.max-per-document")
+            .intType().defaultValue(512)
+            .withDescription("Most chunks one document may make; a longer document is a dead letter too_many_chunks. "
+                    + "Bounds the model work one document puts before a checkpoint barrier.");
+    public static final ConfigOption<Integer> DLQ_MAX_PAYLOAD_BYTES = key("dlq.max-payload-bytes")
+            .intType().defaultValue(64 * 1024)
+            .withDescription("Most bytes of the failed record's payload a dead letter carries (as escaped JSON or "
+                    + "base64); a longer payload is cut and the dead letter keeps its length and sha256.");
 
     // --- Queries -------------------------------------------------------------------------------
     public static final ConfigOption<Integer> QUERY_DEFAULT_TOP_K = key("query.default-top-k")

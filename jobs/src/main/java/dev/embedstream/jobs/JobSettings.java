@@ -8,6 +8,8 @@ import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.embed.Pooling;
 import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.validation.DocumentLimits;
+import dev.embedstream.jobs.operators.DeadLetters;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,7 +58,10 @@ public record JobSettings(
         long writeBatchBytes,
         String redisPassword,
         BatchStrategy batchStrategy,
-        int documentsNice)
+        int documentsNice,
+        DocumentLimits documentLimits,
+        int chunkMaxPerDocument,
+        int dlqMaxPayloadBytes)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -101,7 +106,11 @@ public record JobSettings(
                 c.get(MILVUS_WRITE_BATCH_BYTES).getBytes(),
                 c.getOptional(REDIS_PASSWORD).orElse(System.getenv("EMBEDSTREAM_REDIS_PASSWORD")),
                 c.get(BATCH_STRATEGY),
-                c.get(BATCH_DOC_NICE));
+                c.get(BATCH_DOC_NICE),
+                new DocumentLimits(c.get(LIMITS_MAX_TEXT_BYTES), c.get(LIMITS_MAX_METADATA_BYTES),
+                        c.get(LIMITS_MAX_METADATA_KEYS), c.get(LIMITS_MAX_METADATA_VALUE_BYTES)),
+                c.get(CHUNK_MAX_PER_DOCUMENT),
+                c.get(DLQ_MAX_PAYLOAD_BYTES));
         s.validate();
         return s;
     }
@@ -125,6 +134,11 @@ public record JobSettings(
         return ModelCatalog.resolve(modelName, modelPooling, modelMaxTokens, Path.of(modelCacheDir));
     }
 
+    /** The dead-letter builder every operator that dead-letters shares. */
+    public DeadLetters deadLetters() {
+        return new DeadLetters(dlqMaxPayloadBytes);
+    }
+
     /** Redis URIs and passwords and the Milvus token are secrets: never print them. */
     @Override
     public String toString() {
@@ -143,6 +157,9 @@ public record JobSettings(
         require(modelThreads >= 1, "model.intra-op-threads must be >= 1");
         require(epochRefreshMs >= 1, "cache.retrieval.epoch-refresh must be positive");
         require(maxParallelism >= 1 && maxParallelism <= 32768, "job.max-parallelism must be in [1, 32768]");
+        require(chunkMaxPerDocument >= 1, "chunk.max-per-document must be >= 1");
+        require(dlqMaxPayloadBytes >= 1024 && dlqMaxPayloadBytes <= 512 * 1024,
+                "dlq.max-payload-bytes must be in [1 KiB, 512 KiB] (a dead letter must fit Kafka's 1 MiB record limit)");
         require(semanticThreshold > 0 && semanticThreshold <= 1, "cache.semantic.threshold must be in (0, 1]");
     }
 

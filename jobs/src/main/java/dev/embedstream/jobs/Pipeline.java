@@ -31,7 +31,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * across versions.
  *
  * <pre>
- * documents -> parse -> keyBy doc_id -> dedup -> chunk -> embed-documents -> milvus-upsert
+ * documents -> parse -> keyBy tenant:doc_id -> dedup -> chunk -> embed-documents -> milvus-upsert
  * queries   -> parse (bad: DLQ + error; late: expired) -> keyBy request_id -> dedup (repeats ─┐)
  *              -> embed-queries -> search-milvus -> keyBy request_id -> reply-cache <─────────┘ -> responses
  * </pre>
@@ -53,20 +53,20 @@ public final class Pipeline {
         SingleOutputStreamOperator<DocumentChange> documents = env
                 .fromSource(sources.documents(), WatermarkStrategy.noWatermarks(), "documents")
                 .uid("source-documents").setMaxParallelism(maxParallelism)
-                .process(new ParseDocuments(settings.maxTextBytes()))
+                .process(new ParseDocuments(settings.documentLimits(), settings.deadLetters()))
                 .name("parse-documents").uid("parse-documents").setMaxParallelism(maxParallelism);
 
-        DataStream<ChunkTask> chunks = documents
-                .keyBy(DocumentChange::docId)
+        SingleOutputStreamOperator<ChunkTask> chunks = documents
+                .keyBy(DocumentChange::identity)
                 .process(new DedupDocuments(settings.dedupTtlMs()))
                 .name("dedup-documents").uid("dedup-documents").setMaxParallelism(maxParallelism)
-                .flatMap(new ChunkDocuments(settings))
+                .process(new ChunkDocuments(settings))
                 .name("chunk-documents").uid("chunk-documents").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<QueryTask> queries = env
                 .fromSource(sources.queries(), WatermarkStrategy.noWatermarks(), "queries")
                 .uid("source-queries").setMaxParallelism(maxParallelism)
-                .process(new ParseQueries(settings.maxTextBytes(), settings.defaultTopK()))
+                .process(new ParseQueries(settings.maxTextBytes(), settings.defaultTopK(), settings.deadLetters()))
                 .name("parse-queries").uid("parse-queries").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<QueryTask> firstAsks = queries
@@ -99,7 +99,8 @@ public final class Pipeline {
                 .sinkTo(sinks.responses()).name("responses").uid("sink-responses").setMaxParallelism(maxParallelism);
 
         DataStream<DeadLetterRecord> deadLetters =
-                documents.getSideOutput(DeadLetters.TAG).union(queries.getSideOutput(DeadLetters.TAG));
+                documents.getSideOutput(DeadLetters.TAG).union(
+                        chunks.getSideOutput(DeadLetters.TAG), queries.getSideOutput(DeadLetters.TAG));
         deadLetters.sinkTo(sinks.deadLetters()).name("dead-letters").uid("sink-dead-letters").setMaxParallelism(maxParallelism);
     }
 }

@@ -84,7 +84,7 @@ class EndToEndPipelineTest {
         assertThat(longChunks).as("chunks of the long document").isGreaterThan(1);
         assertThat(milvus.query("doc_id == " + Json.write(longId), List.of("chunk_id", "content_hash", "tenant")))
                 .allSatisfy(r -> {
-                    assertThat((String) r.get("chunk_id")).startsWith(longId + "#");
+                    assertThat((String) r.get("chunk_id")).startsWith("default:" + longId + "#");
                     assertThat((String) r.get("content_hash")).hasSize(64);
                     assertThat(r.get("tenant")).isEqualTo("default");
                 });

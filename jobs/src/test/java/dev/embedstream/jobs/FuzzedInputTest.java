@@ -8,6 +8,7 @@ import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.model.DocumentEvent;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.common.testing.TestServers;
+import dev.embedstream.common.validation.DocumentLimits;
 import dev.embedstream.common.validation.DocumentParser;
 import dev.embedstream.common.validation.InvalidInputException;
 import dev.embedstream.common.validation.QueryParser;
@@ -32,8 +33,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Thousands of mutated records (bit flips, truncation, hostile strings, deep nesting, duplicate
- * keys, wrong types, invalid UTF-8, tombstones) through the running job with restarts disabled:
- * the job never fails, every document is either in Milvus or in the DLQ with its key, and every
+ * keys, wrong types, invalid UTF-8, tombstones, and records up to the broker's 1 MiB limit: control
+ * bytes, random bytes, oversized metadata and text, documents that chunk past the cap) through the
+ * running job with restarts disabled: the job never fails, every document is either in Milvus or in
+ * the DLQ with its key (a tombstone is a delete), every dead letter fits its budget, and every
  * query that names a request id is answered once.
  */
 class FuzzedInputTest {
@@ -53,8 +56,42 @@ class FuzzedInputTest {
 
     private final Random random = new Random(20261123);
 
+    /** Size mutations, up to the broker's record limit (1 MiB): one record in about 40. */
+    private byte[] oversize(String valid) {
+        int size = 200_000 + random.nextInt(800_000);
+        switch (random.nextInt(5)) {
+            case 0 -> { // control bytes: valid UTF-8 that JSON escapes sixfold
+                byte[] b = new byte[size];
+                java.util.Arrays.fill(b, (byte) 0x01);
+                return b;
+            }
+            case 1 -> { // random bytes, not UTF-8
+                byte[] b = new byte[size];
+                random.nextBytes(b);
+                b[0] = (byte) 0xff;
+                return b;
+            }
+            case 2 -> { // metadata over its 16 KiB limit (each value within its own 4 KiB)
+                StringBuilder meta = new StringBuilder("{");
+                for (int i = 0; i < 5; i++) {
+                    meta.append(i == 0 ? "" : ",").append("\"m").append(i).append("\":\"").append("v".repeat(4000)).append('"');
+                }
+                return valid.replaceFirst("\\{", "{\"metadata\": " + meta + "}, ").getBytes(StandardCharsets.UTF_8);
+            }
+            case 3 -> { // text over limits.max-text-bytes
+                return valid.replace("\"text\": \"", "\"text\": \"" + "x".repeat(600_000)).getBytes(StandardCharsets.UTF_8);
+            }
+            default -> { // within the text limit, but a document of it makes far more than 512 chunks
+                return valid.replace("\"text\": \"", "\"text\": \"" + "a ".repeat(200_000)).getBytes(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
     private byte[] mutate(String valid) {
         byte[] b = valid.getBytes(StandardCharsets.UTF_8);
+        if (random.nextInt(40) == 0) {
+            return oversize(valid);
+        }
         switch (random.nextInt(12)) {
             case 0 -> { // bit flips
                 for (int i = 0; i < 1 + random.nextInt(4); i++) {
@@ -113,12 +150,13 @@ class FuzzedInputTest {
         TestJob test = new TestJob("fz");
         List<String> corpus = TestJob.corpus().subList(0, 300).stream().map(JsonNode::toString).toList();
 
-        DocumentParser docParser = new DocumentParser(512 * 1024);
+        DocumentParser docParser = new DocumentParser(DocumentLimits.DEFAULTS);
         QueryParser queryParser = new QueryParser(512 * 1024, 5);
         Set<String> expectDeadDocKeys = new HashSet<>();
         Map<String, String> expectInMilvus = new LinkedHashMap<>(); // doc_id -> its last op
         Set<String> expectAnswered = new HashSet<>();
         int expectDeadQueries = 0;
+        int bigDocuments = 0;
 
         try (KafkaTestSupport kafka = new KafkaTestSupport(TestServers.kafkaBootstrap());
                 MilvusStore milvus = test.milvus()) {
@@ -133,8 +171,15 @@ class FuzzedInputTest {
                 byte[] value = mutate(valid);
                 String key = "fz-key-" + i;
                 try {
-                    DocumentEvent e = docParser.parse(value);
-                    expectInMilvus.put(e.docId(), e.op() == Op.DELETE ? "delete" : "upsert");
+                    DocumentEvent e = value == null
+                            ? docParser.parseTombstone(key.getBytes(StandardCharsets.UTF_8)) : docParser.parse(value);
+                    if (e.text() != null && e.text().length() > 300_000) {
+                        // Parses, but chunking dead-letters it (too_many_chunks), under its identity.
+                        expectDeadDocKeys.add(e.tenant() + ":" + e.docId());
+                        bigDocuments++;
+                    } else {
+                        expectInMilvus.put(e.docId(), e.op() == Op.DELETE ? "delete" : "upsert");
+                    }
                 } catch (InvalidInputException e) {
                     expectDeadDocKeys.add(key);
                 }
@@ -157,6 +202,7 @@ class FuzzedInputTest {
                 kafka.sendBytes(test.queries, key, value);
             }
             assertThat(expectDeadDocKeys.size()).as("mutations that break documents").isBetween(DOCUMENTS / 3, DOCUMENTS - 100);
+            assertThat(bigDocuments).as("documents that chunk past the cap").isPositive();
 
             int expectedDead = expectDeadDocKeys.size() + expectDeadQueries;
             List<ConsumerRecord<String, String>> dead = kafka.readUntil(test.deadLetters, rs -> rs.size() >= expectedDead, WAIT);
@@ -166,6 +212,7 @@ class FuzzedInputTest {
             assertThat(dead).hasSize(expectedDead);
             for (ConsumerRecord<String, String> r : dead) {
                 assertThat(Json.parse(r.value()).get("error").get("message").asText()).isNotBlank();
+                assertThat(r.serializedValueSize()).as("a dead letter fits its budget").isLessThan(80 * 1024);
             }
 
             List<ConsumerRecord<String, String>> answers = kafka.readUntil(test.responses,

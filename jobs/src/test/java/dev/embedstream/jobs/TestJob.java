@@ -86,7 +86,7 @@ final class TestJob {
             for (JsonNode d : docs) {
                 int n = chunker.chunk(d.get("text").asText()).size();
                 for (int i = 0; i < n; i++) {
-                    expected.add(ChunkRow.chunkId(d.get("doc_id").asText(), i));
+                    expected.add(ChunkRow.chunkId(d.path("tenant").asText("default"), d.get("doc_id").asText(), i));
                 }
             }
         }

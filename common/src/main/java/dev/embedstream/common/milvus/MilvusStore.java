@@ -140,16 +140,16 @@ public final class MilvusStore implements AutoCloseable {
     }
 
     /**
-     * Deletes every chunk of the given documents with index >= {@code fromIndex}. Chunk ids are
-     * global (doc_id#index), so this matches on doc_id alone.
+     * Deletes every chunk of the given documents of {@code tenant} with index >= {@code fromIndex}.
+     * Every delete names its tenant: the same doc_id in another tenant is another document.
      */
-    public void deleteChunks(Collection<String> docIds, int fromIndex) {
+    public void deleteChunks(String tenant, Collection<String> docIds, int fromIndex) {
         if (docIds.isEmpty()) {
             return;
         }
         StringJoiner in = new StringJoiner(", ", "[", "]");
         docIds.forEach(id -> in.add(FilterCompiler.literal(id)));
-        String expr = "doc_id in " + in
+        String expr = "tenant == " + FilterCompiler.literal(tenant) + " and doc_id in " + in
                 + (fromIndex > 0 ? " and chunk_index >= " + fromIndex : "");
         client.delete(DeleteReq.builder().collectionName(settings.collection()).filter(expr).build());
     }

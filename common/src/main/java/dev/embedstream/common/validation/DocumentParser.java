@@ -4,17 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedstream.common.model.DocumentEvent;
 import dev.embedstream.common.model.Op;
+import dev.embedstream.common.json.Json;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** Turns a raw {@code embedstream.documents} value into a {@link DocumentEvent}, or says why not. */
 public final class DocumentParser {
 
     public static final int MAX_DOC_ID_BYTES = 512;
 
-    private final int maxTextBytes;
+    private final DocumentLimits limits;
 
-    public DocumentParser(int maxTextBytes) {
-        this.maxTextBytes = maxTextBytes;
+    public DocumentParser(DocumentLimits limits) {
+        this.limits = limits;
     }
 
     public DocumentEvent parse(byte[] value) throws InvalidInputException {
@@ -25,8 +28,52 @@ public final class DocumentParser {
         if (op == Op.DELETE) {
             return new DocumentEvent(docId, op, null, tenant, Map.of());
         }
-        String text = Fields.text(obj, maxTextBytes);
-        return new DocumentEvent(docId, op, text, tenant, Fields.flatObject(obj, "metadata"));
+        String text = Fields.text(obj, limits.maxTextBytes());
+        return new DocumentEvent(docId, op, text, tenant, metadata(obj));
+    }
+
+    /**
+     * A tombstone (null value) on the compacted documents topic deletes the document its key
+     * names: {@code <tenant>:<doc_id>}, or a bare doc_id of the default tenant. A tenant never
+     * contains ':', so the first ':' ends it when what precedes it is a valid tenant.
+     */
+    public DocumentEvent parseTombstone(byte[] key) throws InvalidInputException {
+        if (key == null) {
+            throw new InvalidInputException(
+                    "empty_record", "record has neither key nor value; a tombstone must be keyed <tenant>:<doc_id>");
+        }
+        String k = Fields.utf8Key(key);
+        int colon = k.indexOf(':');
+        String tenant = Fields.DEFAULT_TENANT;
+        String docId = k;
+        if (colon > 0 && Fields.NAME.matcher(k.substring(0, colon)).matches()) {
+            tenant = k.substring(0, colon);
+            docId = k.substring(colon + 1);
+        }
+        Fields.checkIdentifier(docId, "doc_id", MAX_DOC_ID_BYTES, "invalid_doc_id");
+        return new DocumentEvent(docId, Op.DELETE, null, tenant, Map.of());
+    }
+
+    /** Flat scalars within the limits; a tree map, so equal metadata serializes (and hashes) equally. */
+    private Map<String, Object> metadata(ObjectNode obj) throws InvalidInputException {
+        Map<String, Object> metadata = new TreeMap<>(Fields.flatObject(obj, "metadata"));
+        if (metadata.size() > limits.maxMetadataKeys()) {
+            throw new InvalidInputException("metadata_too_large", "metadata has " + metadata.size()
+                    + " keys; the limit (limits.max-metadata-keys) is " + limits.maxMetadataKeys());
+        }
+        for (Map.Entry<String, Object> e : metadata.entrySet()) {
+            if (e.getValue() instanceof String v && Fields.utf8Length(v) > limits.maxMetadataValueBytes()) {
+                throw new InvalidInputException("metadata_too_large", "metadata '" + e.getKey() + "' is "
+                        + Fields.utf8Length(v) + " bytes; the limit (limits.max-metadata-value-bytes) is "
+                        + limits.maxMetadataValueBytes());
+            }
+        }
+        int bytes = Json.write(metadata).getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > limits.maxMetadataBytes()) {
+            throw new InvalidInputException("metadata_too_large", "metadata is " + bytes
+                    + " bytes as JSON; the limit (limits.max-metadata-bytes) is " + limits.maxMetadataBytes());
+        }
+        return metadata;
     }
 
     private static Op op(ObjectNode obj) throws InvalidInputException {

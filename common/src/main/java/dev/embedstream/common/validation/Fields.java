@@ -26,16 +26,29 @@ final class Fields {
             throw new InvalidInputException(
                     "empty_record", "record has no value (a tombstone?); send a JSON object");
         }
+        return strictUtf8(payload, "value");
+    }
+
+    /** A record key as UTF-8 text; keys are identifiers, so invalid UTF-8 is rejected. */
+    static String utf8Key(byte[] key) throws InvalidInputException {
+        return strictUtf8(key, "key");
+    }
+
+    private static String strictUtf8(byte[] bytes, String what) throws InvalidInputException {
         try {
             return StandardCharsets.UTF_8
                     .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(payload))
+                    .decode(ByteBuffer.wrap(bytes))
                     .toString();
         } catch (CharacterCodingException e) {
-            throw new InvalidInputException("invalid_utf8", "value is not valid UTF-8 text");
+            throw new InvalidInputException("invalid_utf8", what + " is not valid UTF-8 text");
         }
+    }
+
+    static int utf8Length(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
     }
 
     static ObjectNode object(String text) throws InvalidInputException {

@@ -57,10 +57,10 @@ class MilvusStoreTest {
     void deleteFromIndexRemovesOnlyStaleChunks() {
         store.upsert(List.of(row("s", 0, "t", "en", 0, 0, 1, 0), row("s", 1, "t", "en", 0, 0, 1, 0),
                 row("s", 2, "t", "en", 0, 0, 1, 0)));
-        store.deleteChunks(List.of("s"), 1);
+        store.deleteChunks("t", List.of("s"), 1);
         assertThat(store.query("doc_id == \"s\"", List.of("chunk_index")))
                 .extracting(r -> ((Number) r.get("chunk_index")).intValue()).containsExactly(0);
-        store.deleteChunks(List.of("s"), 0);
+        store.deleteChunks("t", List.of("s"), 0);
         assertThat(store.count("doc_id == \"s\"")).isZero();
     }
 }

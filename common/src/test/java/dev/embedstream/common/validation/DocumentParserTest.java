@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.embedstream.common.model.DocumentEvent;
+import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Op;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class DocumentParserTest {
 
-    private final DocumentParser parser = new DocumentParser(1024);
+    private final DocumentParser parser = new DocumentParser(new DocumentLimits(1024, 1024, 8, 256));
 
     private DocumentEvent parse(String json) throws InvalidInputException {
         return parser.parse(json.getBytes(StandardCharsets.UTF_8));
@@ -101,5 +102,66 @@ class DocumentParserTest {
     void deeplyNestedJsonIsRejectedWithoutStackOverflow() {
         String deep = "{\"doc_id\":\"d\",\"text\":\"t\",\"metadata\":" + "[".repeat(100_000) + "]".repeat(100_000) + "}";
         assertThatThrownBy(() -> parse(deep)).hasFieldOrPropertyWithValue("code", "invalid_json");
+    }
+
+    @Test
+    void metadataOverItsSerializedSizeIsMetadataTooLarge() {
+        String big = "x".repeat(200);
+        String meta = "{\"a\":\"" + big + "\",\"b\":\"" + big + "\",\"c\":\"" + big + "\",\"d\":\"" + big
+                + "\",\"e\":\"" + big + "\",\"f\":\"" + big + "\"}";
+        assertThatThrownBy(() -> parse("{\"doc_id\":\"d\",\"text\":\"t\",\"metadata\":" + meta + "}"))
+                .isInstanceOf(InvalidInputException.class).extracting("code").isEqualTo("metadata_too_large");
+    }
+
+    @Test
+    void metadataWithTooManyKeysIsMetadataTooLarge() {
+        StringBuilder meta = new StringBuilder("{");
+        for (int i = 0; i < 9; i++) {
+            meta.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":").append(i);
+        }
+        assertThatThrownBy(() -> parse("{\"doc_id\":\"d\",\"text\":\"t\",\"metadata\":" + meta + "}}"))
+                .isInstanceOf(InvalidInputException.class).extracting("code").isEqualTo("metadata_too_large");
+    }
+
+    @Test
+    void metadataValueOverItsLengthIsMetadataTooLarge() {
+        String meta = "{\"k\":\"" + "\u00e9".repeat(129) + "\"}"; // 258 UTF-8 bytes
+        assertThatThrownBy(() -> parse("{\"doc_id\":\"d\",\"text\":\"t\",\"metadata\":" + meta + "}"))
+                .isInstanceOf(InvalidInputException.class).extracting("code").isEqualTo("metadata_too_large");
+    }
+
+    @Test
+    void metadataIsCanonicalSoKeyOrderDoesNotMakeANewVersion() throws Exception {
+        DocumentEvent a = parse("{\"doc_id\":\"d\",\"text\":\"t\",\"metadata\":{\"b\":1,\"a\":2}}");
+        DocumentEvent b = parse("{\"doc_id\":\"d\",\"text\":\"t\",\"metadata\":{\"a\":2,\"b\":1}}");
+        assertThat(Json.write(a.metadata()))
+                .isEqualTo(Json.write(b.metadata())).isEqualTo("{\"a\":2,\"b\":1}");
+    }
+
+    @Test
+    void tombstoneKeyedTenantAndDocIdDeletesThatDocument() throws Exception {
+        DocumentEvent e = parser.parseTombstone("acme:kb:1#2".getBytes(StandardCharsets.UTF_8));
+        assertThat(e.op()).isEqualTo(Op.DELETE);
+        assertThat(e.tenant()).isEqualTo("acme");
+        assertThat(e.docId()).isEqualTo("kb:1#2");
+    }
+
+    @Test
+    void tombstoneKeyWithoutTenantDeletesADocumentOfTheDefaultTenant() throws Exception {
+        DocumentEvent e = parser.parseTombstone("kb-1".getBytes(StandardCharsets.UTF_8));
+        assertThat(e.tenant()).isEqualTo("default");
+        assertThat(e.docId()).isEqualTo("kb-1");
+        // What precedes ':' is no tenant when it is not a valid tenant name: all of it is the doc_id.
+        assertThat(parser.parseTombstone("a b:c".getBytes(StandardCharsets.UTF_8)).docId()).isEqualTo("a b:c");
+    }
+
+    @Test
+    void tombstoneWithoutKeyOrWithABadDocIdIsRejected() {
+        assertThatThrownBy(() -> parser.parseTombstone(null))
+                .isInstanceOf(InvalidInputException.class).extracting("code").isEqualTo("empty_record");
+        assertThatThrownBy(() -> parser.parseTombstone("acme:".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(InvalidInputException.class).extracting("code").isEqualTo("invalid_doc_id");
+        assertThatThrownBy(() -> parser.parseTombstone(new byte[] {(byte) 0xff}))
+                .isInstanceOf(InvalidInputException.class).extracting("code").isEqualTo("invalid_utf8");
     }
 }

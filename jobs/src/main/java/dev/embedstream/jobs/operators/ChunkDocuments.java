@@ -1,49 +1,80 @@
 package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.embed.TextChunker;
+import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.DocumentChange;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.functions.RichFlatMapFunction;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
  * Splits each upserted document into overlapping token windows with the model's tokenizer; a
- * delete passes through as one task so it stays ordered with the document's upserts.
+ * delete passes through as one task so it stays ordered with the document's upserts. A document
+ * that would make more than {@code chunk.max-per-document} chunks is a dead letter
+ * {@code too_many_chunks}: the cap bounds the model work one record puts in front of a
+ * checkpoint barrier.
  */
-public class ChunkDocuments extends RichFlatMapFunction<DocumentChange, ChunkTask> {
+public class ChunkDocuments extends ProcessFunction<DocumentChange, ChunkTask> {
 
     private final JobSettings settings;
+    private final DeadLetters deadLetters;
     private transient TextChunker chunker;
     private transient Counter chunks;
+    private transient DeadLetters.CodeCounters codes;
 
     public ChunkDocuments(JobSettings settings) {
         this.settings = settings;
+        this.deadLetters = settings.deadLetters();
     }
 
     @Override
     public void open(OpenContext ctx) {
         chunker = new TextChunker(settings.modelSpec(), settings.chunkMaxTokens(), settings.chunkOverlapTokens());
-        chunks = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("chunksCreated");
+        var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
+        chunks = group.counter("chunksCreated");
+        codes = new DeadLetters.CodeCounters(group);
     }
 
     @Override
-    public void flatMap(DocumentChange doc, Collector<ChunkTask> out) {
+    public void processElement(DocumentChange doc, Context ctx, Collector<ChunkTask> out) {
         if (doc.op() == Op.DELETE) {
-            out.collect(ChunkTask.delete(doc.docId(), doc.tenant()));
+            out.collect(ChunkTask.delete(doc.docId(), doc.tenant(), doc.origin()));
             return;
         }
         List<TextChunker.Chunk> parts = chunker.chunk(doc.text());
+        if (parts.size() > settings.chunkMaxPerDocument()) {
+            codes.inc("too_many_chunks");
+            ctx.output(DeadLetters.TAG, deadLetters.of(doc.origin(), doc.identity().getBytes(StandardCharsets.UTF_8),
+                    "chunk", "too_many_chunks", "document makes " + parts.size() + " chunks of "
+                            + settings.chunkMaxTokens() + " tokens; the limit (chunk.max-per-document) is "
+                            + settings.chunkMaxPerDocument() + ": split it into smaller documents",
+                    describe(doc).getBytes(StandardCharsets.UTF_8), System.currentTimeMillis()));
+            return;
+        }
         for (int i = 0; i < parts.size(); i++) {
             TextChunker.Chunk c = parts.get(i);
             out.collect(new ChunkTask(doc.docId(), Op.UPSERT, doc.tenant(), i, parts.size(), c.text(), c.tokens(),
-                    doc.contentHash(), doc.metadataJson(), null));
+                    doc.contentHash(), doc.metadataJson(), null, doc.origin()));
         }
         chunks.inc(parts.size());
+    }
+
+    /** The document as an event again (for its dead letter; the DLQ cuts it to its payload budget). */
+    static String describe(DocumentChange doc) {
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("doc_id", doc.docId());
+        event.put("tenant", doc.tenant());
+        event.put("metadata", Json.read(doc.metadataJson(), Map.class));
+        event.put("text", doc.text());
+        return Json.write(event);
     }
 
     @Override

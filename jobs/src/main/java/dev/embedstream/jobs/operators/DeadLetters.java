@@ -1,13 +1,17 @@
 package dev.embedstream.jobs.operators;
 
+import dev.embedstream.common.Hashing;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.DeadLetter;
 import dev.embedstream.common.model.ErrorInfo;
 import dev.embedstream.jobs.types.DeadLetterRecord;
 import dev.embedstream.jobs.types.KafkaRecord;
+import dev.embedstream.jobs.types.Origin;
+import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
@@ -15,31 +19,98 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.OutputTag;
 
-/** Builds dead letters: where the record came from, why it failed, and the payload verbatim. */
-public final class DeadLetters {
+/**
+ * Builds dead letters: where the record came from, why it failed, and the payload, verbatim up to
+ * a byte budget. Whatever the input, a dead letter fits the producer's limit: the payload is cut
+ * so that it takes at most {@code maxPayloadBytes} inside the JSON (escapes and base64 included),
+ * the message and the key are bounded too, and a cut payload keeps the original length and sha256.
+ */
+public final class DeadLetters implements Serializable {
 
     public static final OutputTag<DeadLetterRecord> TAG = new OutputTag<>("dead-letters") {};
 
-    private DeadLetters() {}
+    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
+    /** Longest error message kept (characters); parser and Milvus messages can quote input. */
+    static final int MAX_MESSAGE_CHARS = 1024;
+    /** A longer key (Kafka allows ~1 MB) is replaced by {@code sha256:<hex>} of it. */
+    static final int MAX_KEY_BYTES = 1024;
+    /** Everything in a dead letter besides payload, message and key: names, numbers, hex. */
+    static final int ENVELOPE_BYTES = 2048;
 
-    public static DeadLetterRecord of(KafkaRecord r, String stage, String code, String message, long now) {
-        String payload;
-        String encoding;
-        if (r.value() == null) {
-            payload = null;
-            encoding = "none";
-        } else {
+    private final int maxPayloadBytes;
+
+    public DeadLetters(int maxPayloadBytes) {
+        if (maxPayloadBytes < 16) {
+            throw new IllegalArgumentException("dlq.max-payload-bytes must be >= 16");
+        }
+        this.maxPayloadBytes = maxPayloadBytes;
+    }
+
+    /** The most a dead letter's key and value can take together. */
+    public int maxRecordBytes() {
+        return maxPayloadBytes + ENVELOPE_BYTES + 6 * MAX_MESSAGE_CHARS + MAX_KEY_BYTES;
+    }
+
+    /** A dead letter for a record as it was read from Kafka. */
+    public DeadLetterRecord of(KafkaRecord r, String stage, String code, String message, long now) {
+        return of(new Origin(r.topic(), r.partition(), r.offset()), r.key(), stage, code, message, r.value(), now);
+    }
+
+    /** A dead letter for a record that failed after parsing; {@code payload} describes it. */
+    public DeadLetterRecord of(Origin origin, byte[] key, String stage, String code, String message, byte[] payload,
+            long now) {
+        String text = null;
+        String encoding = "none";
+        boolean cut = false;
+        if (payload != null) {
             try {
-                payload = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(r.value())).toString();
+                String utf8 = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(payload)).toString();
+                text = prefixWithinJsonBytes(utf8, maxPayloadBytes);
                 encoding = "utf8";
+                cut = text.length() < utf8.length();
             } catch (CharacterCodingException e) {
-                payload = Base64.getEncoder().encodeToString(r.value());
+                int keep = Math.min(payload.length, maxPayloadBytes / 4 * 3);
+                text = Base64.getEncoder().encodeToString(keep == payload.length ? payload : Arrays.copyOf(payload, keep));
                 encoding = "base64";
+                cut = keep < payload.length;
             }
         }
-        DeadLetter dl = new DeadLetter(r.topic(), r.partition(), r.offset(), stage, new ErrorInfo(code, message),
-                payload, encoding, now);
-        return new DeadLetterRecord(r.key(), Json.write(dl));
+        DeadLetter dl = new DeadLetter(origin.topic(), origin.partition(), origin.offset(), stage,
+                new ErrorInfo(code, message == null ? null : abbreviate(message)), text, encoding, now,
+                cut ? payload.length : null, cut ? Hashing.sha256Hex(payload) : null, cut ? Boolean.TRUE : null);
+        return new DeadLetterRecord(boundedKey(key), Json.write(dl));
+    }
+
+    static byte[] boundedKey(byte[] key) {
+        if (key == null || key.length <= MAX_KEY_BYTES) {
+            return key;
+        }
+        return ("sha256:" + Hashing.sha256Hex(key)).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static String abbreviate(String message) {
+        return message.length() <= MAX_MESSAGE_CHARS ? message : message.substring(0, MAX_MESSAGE_CHARS - 3) + "...";
+    }
+
+    /**
+     * The longest prefix of {@code s} (whole code points) whose JSON string form takes at most
+     * {@code budget} UTF-8 bytes. Counted as Jackson writes it: control characters as
+     * {@code \\uXXXX} (6 bytes; a few have 2-byte escapes, counted as 6 to stay on the safe side),
+     * quote and backslash as 2, everything else as its UTF-8 length.
+     */
+    static String prefixWithinJsonBytes(String s, int budget) {
+        long used = 0;
+        int i = 0;
+        while (i < s.length()) {
+            int cp = s.codePointAt(i);
+            int cost = cp < 0x20 ? 6 : cp == '"' || cp == '\\' ? 2 : cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            if (used + cost > budget) {
+                return s.substring(0, i);
+            }
+            used += cost;
+            i += Character.charCount(cp);
+        }
+        return s;
     }
 
     /**

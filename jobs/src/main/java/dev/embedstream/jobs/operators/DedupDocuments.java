@@ -9,14 +9,14 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Keyed by doc_id: remembers the content hash of the last version sent on, and drops an upsert
- * whose text is unchanged before any model work. A delete forgets the hash. State has a TTL from
- * the first version, so it stays bounded and never needs migrating.
+ * Keyed by document identity ({@code <tenant>:<doc_id>}): remembers the sha256 of the text and
+ * metadata of the last version sent on, and drops an upsert whose digest is unchanged before any
+ * model work. A delete forgets it. State has a TTL from the first version, so it stays bounded.
  */
 public class DedupDocuments extends KeyedProcessFunction<String, DocumentChange, DocumentChange> {
 
     private final long ttlMs;
-    private transient ValueState<String> lastHash;
+    private transient ValueState<String> lastDigest;
     private transient Counter dropped;
 
     public DedupDocuments(long ttlMs) {
@@ -25,24 +25,23 @@ public class DedupDocuments extends KeyedProcessFunction<String, DocumentChange,
 
     @Override
     public void open(OpenContext ctx) {
-        lastHash = getRuntimeContext().getState(TtlState.value("content-hash", String.class, ttlMs));
+        // A new state name: the old one held a 32-bit metadata hash, which must not be compared.
+        lastDigest = getRuntimeContext().getState(TtlState.value("content-digest", String.class, ttlMs));
         dropped = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("dedupDropped");
     }
 
     @Override
     public void processElement(DocumentChange doc, Context ctx, Collector<DocumentChange> out) throws Exception {
         if (doc.op() == Op.DELETE) {
-            lastHash.clear();
+            lastDigest.clear();
             out.collect(doc);
             return;
         }
-        // Tenant is part of the identity: the same text moved to another tenant must be rewritten.
-        String identity = doc.tenant() + ":" + doc.contentHash() + ":" + doc.metadataJson().hashCode();
-        if (identity.equals(lastHash.value())) {
+        if (doc.digest().equals(lastDigest.value())) {
             dropped.inc();
             return;
         }
-        lastHash.update(identity);
+        lastDigest.update(doc.digest());
         out.collect(doc);
     }
 }

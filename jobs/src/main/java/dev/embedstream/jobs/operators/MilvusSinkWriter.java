@@ -54,8 +54,8 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
     private final MilvusStore store;
     private final ProcessingTimeService time;
     private final Map<String, ChunkRow> pending = new LinkedHashMap<>();
-    /** doc id -> chunk count of its latest version in the buffer. */
-    private final Map<String, Integer> chunkCounts = new LinkedHashMap<>();
+    /** tenant -> doc id -> chunk count of its latest version in the buffer. */
+    private final Map<String, Map<String, Integer>> chunkCounts = new LinkedHashMap<>();
     private long pendingBytes;
     private final Counter rowsWritten;
     private final Counter documentsDeleted;
@@ -115,7 +115,7 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
             withRetry("delete " + task.docId(), () -> {
                 // No collection yet means nothing to delete.
                 if (collectionReady || (collectionReady = store.openIfExists())) {
-                    store.deleteChunks(List.of(task.docId()), 0);
+                    store.deleteChunks(task.tenant(), List.of(task.docId()), 0);
                 }
             });
             documentsDeleted.inc();
@@ -126,7 +126,7 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
                 task.metadataJson(), task.vector());
         ChunkRow replaced = pending.put(row.chunkId(), row);
         pendingBytes += estimatedBytes(row) - (replaced == null ? 0 : estimatedBytes(replaced));
-        chunkCounts.put(task.docId(), task.chunkCount());
+        chunkCounts.computeIfAbsent(task.tenant(), t -> new LinkedHashMap<>()).put(task.docId(), task.chunkCount());
         if (pending.size() >= settings.writeBatchRows() || pendingBytes >= settings.writeBatchBytes()) {
             flush(false);
         } else if (!timerPending) {
@@ -145,14 +145,15 @@ class MilvusSinkWriter implements SinkWriter<ChunkTask> {
             return;
         }
         List<ChunkRow> rows = new ArrayList<>(pending.values());
-        // Group documents by their new chunk count, so stale chunks go in one delete per count.
-        Map<Integer, List<String>> staleFrom = new TreeMap<>();
-        chunkCounts.forEach((doc, count) -> staleFrom.computeIfAbsent(count, c -> new ArrayList<>()).add(doc));
+        // Group each tenant's documents by their new chunk count, one tenant-scoped delete per group.
+        Map<String, Map<Integer, List<String>>> staleFrom = new TreeMap<>();
+        chunkCounts.forEach((tenant, docs) -> docs.forEach((doc, count) -> staleFrom
+                .computeIfAbsent(tenant, t -> new TreeMap<>()).computeIfAbsent(count, c -> new ArrayList<>()).add(doc)));
         long t0 = System.nanoTime();
         withRetry("upsert of " + rows.size() + " rows", () -> {
             ensureCollection(rows.get(0).vector().length);
             store.upsert(rows);
-            staleFrom.forEach((from, docs) -> store.deleteChunks(docs, from));
+            staleFrom.forEach((tenant, byCount) -> byCount.forEach((from, docs) -> store.deleteChunks(tenant, docs, from)));
         });
         writeMillis.update((System.nanoTime() - t0) / 1_000_000);
         rowsWritten.inc(rows.size());

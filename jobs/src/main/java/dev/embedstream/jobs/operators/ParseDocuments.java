@@ -3,43 +3,50 @@ package dev.embedstream.jobs.operators;
 import dev.embedstream.common.Hashing;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.DocumentEvent;
+import dev.embedstream.common.model.Op;
+import dev.embedstream.common.validation.DocumentLimits;
 import dev.embedstream.common.validation.DocumentParser;
 import dev.embedstream.common.validation.InvalidInputException;
 import dev.embedstream.jobs.types.DocumentChange;
 import dev.embedstream.jobs.types.KafkaRecord;
+import dev.embedstream.jobs.types.Origin;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
-/** Parses and validates document events; anything that breaks the contract goes to the DLQ. */
+/**
+ * Parses and validates document events; anything that breaks the contract goes to the DLQ. A
+ * tombstone (null value) deletes the document its key names.
+ */
 public class ParseDocuments extends ProcessFunction<KafkaRecord, DocumentChange> {
 
-    private final int maxTextBytes;
+    private final DocumentLimits limits;
+    private final DeadLetters deadLetters;
     private transient DocumentParser parser;
     private transient Counter accepted;
     private transient Counter rejected;
-    private transient DeadLetters.CodeCounters deadLetters;
+    private transient DeadLetters.CodeCounters codes;
 
-    public ParseDocuments(int maxTextBytes) {
-        this.maxTextBytes = maxTextBytes;
+    public ParseDocuments(DocumentLimits limits, DeadLetters deadLetters) {
+        this.limits = limits;
+        this.deadLetters = deadLetters;
     }
 
     @Override
     public void open(OpenContext ctx) {
-        parser = new DocumentParser(maxTextBytes);
+        parser = new DocumentParser(limits);
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         accepted = group.counter("documentsAccepted");
         rejected = group.counter("documentsRejected");
-        deadLetters = new DeadLetters.CodeCounters(group);
+        codes = new DeadLetters.CodeCounters(group);
     }
 
     @Override
     public void processElement(KafkaRecord r, Context ctx, Collector<DocumentChange> out) {
         try {
-            DocumentEvent e = parser.parse(r.value());
-            out.collect(new DocumentChange(e.docId(), e.op(), e.tenant(), e.text(), Json.write(e.metadata()),
-                    e.text() == null ? null : Hashing.sha256Hex(e.text())));
+            DocumentEvent e = r.value() == null ? parser.parseTombstone(r.key()) : parser.parse(r.value());
+            out.collect(change(e, new Origin(r.topic(), r.partition(), r.offset())));
             accepted.inc();
         } catch (InvalidInputException e) {
             reject(r, ctx, e.code(), e.getMessage());
@@ -49,9 +56,20 @@ public class ParseDocuments extends ProcessFunction<KafkaRecord, DocumentChange>
         }
     }
 
+    static DocumentChange change(DocumentEvent e, Origin origin) {
+        if (e.op() == Op.DELETE) {
+            return new DocumentChange(e.docId(), Op.DELETE, e.tenant(), null, null, null, null, origin);
+        }
+        String metadata = Json.write(e.metadata());
+        String textHash = Hashing.sha256Hex(e.text());
+        // Text and metadata both go to Milvus, so a change of either is a change of the document.
+        String digest = Hashing.sha256Hex(textHash + "\n" + metadata);
+        return new DocumentChange(e.docId(), Op.UPSERT, e.tenant(), e.text(), metadata, textHash, digest, origin);
+    }
+
     private void reject(KafkaRecord r, Context ctx, String code, String message) {
         rejected.inc();
-        deadLetters.inc(code);
-        ctx.output(DeadLetters.TAG, DeadLetters.of(r, "parse", code, message, System.currentTimeMillis()));
+        codes.inc(code);
+        ctx.output(DeadLetters.TAG, deadLetters.of(r, "parse", code, message, System.currentTimeMillis()));
     }
 }

@@ -28,9 +28,12 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
     private transient Counter expired;
     private transient DeadLetters.CodeCounters deadLetters;
 
-    public ParseQueries(int maxTextBytes, int defaultTopK) {
+    private final DeadLetters letters;
+
+    public ParseQueries(int maxTextBytes, int defaultTopK, DeadLetters letters) {
         this.maxTextBytes = maxTextBytes;
         this.defaultTopK = defaultTopK;
+        this.letters = letters;
     }
 
     @Override
@@ -69,7 +72,7 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
     private void reject(KafkaRecord r, Context ctx, String code, String message, String requestId, long now) {
         rejected.inc();
         deadLetters.inc(code);
-        ctx.output(DeadLetters.TAG, DeadLetters.of(r, "parse", code, message, now));
+        ctx.output(DeadLetters.TAG, letters.of(r, "parse", code, message, now));
         if (requestId != null) {
             ctx.output(Replies.TAG, Replies.of(Response.error(requestId, code, message, now - r.timestamp()), -1));
         }

@@ -5,7 +5,8 @@ import dev.embedstream.common.model.Op;
 /**
  * One chunk to embed and upsert, or (op DELETE, no text) the removal of a whole document. Deletes
  * travel in the same stream as upserts so a document's changes stay in arrival order.
- * {@code vector} is null until the batcher fills it.
+ * {@code vector} is null until the batcher fills it; {@code origin} is where the document event
+ * was read, for dead letters of later stages.
  */
 public record ChunkTask(
         String docId,
@@ -17,13 +18,19 @@ public record ChunkTask(
         int tokens,
         String contentHash,
         String metadataJson,
-        float[] vector) {
+        float[] vector,
+        Origin origin) {
 
-    public static ChunkTask delete(String docId, String tenant) {
-        return new ChunkTask(docId, Op.DELETE, tenant, -1, 0, null, 0, null, null, null);
+    public static ChunkTask delete(String docId, String tenant, Origin origin) {
+        return new ChunkTask(docId, Op.DELETE, tenant, -1, 0, null, 0, null, null, null, origin);
+    }
+
+    /** The document's identity: {@code <tenant>:<doc_id>}. */
+    public String identity() {
+        return DocumentChange.identity(tenant, docId);
     }
 
     public ChunkTask withVector(float[] v) {
-        return new ChunkTask(docId, op, tenant, chunkIndex, chunkCount, text, tokens, contentHash, metadataJson, v);
+        return new ChunkTask(docId, op, tenant, chunkIndex, chunkCount, text, tokens, contentHash, metadataJson, v, origin);
     }
 }

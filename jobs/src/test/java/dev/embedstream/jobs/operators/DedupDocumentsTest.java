@@ -1,9 +1,12 @@
 package dev.embedstream.jobs.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
+import dev.embedstream.common.model.DocumentEvent;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.types.DocumentChange;
+import java.util.Map;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
@@ -31,7 +34,7 @@ class DedupDocumentsTest {
     private static KeyedOneInputStreamOperatorTestHarness<String, DocumentChange, DocumentChange> open(
             OperatorSubtaskState state) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new DedupDocuments(TTL)), DocumentChange::docId, Types.STRING);
+                new KeyedProcessOperator<>(new DedupDocuments(TTL)), DocumentChange::identity, Types.STRING);
         h.setup();
         if (state != null) {
             h.initializeState(state);
@@ -40,8 +43,12 @@ class DedupDocumentsTest {
         return h;
     }
 
-    private static DocumentChange upsert(String id, String hash) {
-        return new DocumentChange(id, Op.UPSERT, "default", "text " + hash, "{}", hash);
+    private static DocumentChange upsert(String id, String text) {
+        return upsert("default", id, text, Map.of());
+    }
+
+    private static DocumentChange upsert(String tenant, String id, String text, Map<String, Object> metadata) {
+        return ParseDocuments.change(new DocumentEvent(id, Op.UPSERT, "text " + text, tenant, metadata), null);
     }
 
     private void send(DocumentChange d) throws Exception {
@@ -66,10 +73,33 @@ class DedupDocumentsTest {
     @Test
     void deleteForgetsTheDocumentSoTheSameTextIsWrittenAgain() throws Exception {
         send(upsert("d", "h1"));
-        send(new DocumentChange("d", Op.DELETE, "default", null, null, null));
+        send(ParseDocuments.change(new DocumentEvent("d", Op.DELETE, null, "default", Map.of()), null));
         send(upsert("d", "h1"));
         assertThat(harness.extractOutputValues()).extracting(DocumentChange::op)
                 .containsExactly(Op.UPSERT, Op.DELETE, Op.UPSERT);
+    }
+
+    @Test
+    void metadataOnlyChangeIsWrittenEvenWhenItsStringHashesCollide() throws Exception {
+        // "Aa" and "BB" have the same 32-bit String.hashCode; the digest is a sha256.
+        assertThat("{\"k\":\"Aa\"}".hashCode()).isEqualTo("{\"k\":\"BB\"}".hashCode());
+        send(upsert("default", "d", "same", Map.of("k", "Aa")));
+        send(upsert("default", "d", "same", Map.of("k", "BB")));
+        assertThat(harness.extractOutputValues()).extracting(DocumentChange::metadataJson)
+                .containsExactly("{\"k\":\"Aa\"}", "{\"k\":\"BB\"}");
+    }
+
+    @Test
+    void sameDocIdInTwoTenantsIsDeduplicatedSeparately() throws Exception {
+        send(upsert("a", "d", "same", Map.of()));
+        send(upsert("b", "d", "same", Map.of()));
+        send(ParseDocuments.change(new DocumentEvent("d", Op.DELETE, null, "b", Map.of()), null));
+        // Tenant b's delete must not make tenant a's unchanged re-upsert look new.
+        send(upsert("a", "d", "same", Map.of()));
+        assertThat(harness.extractOutputValues()).extracting(DocumentChange::tenant, DocumentChange::op)
+                .containsExactly(tuple("a", Op.UPSERT),
+                        tuple("b", Op.UPSERT),
+                        tuple("b", Op.DELETE));
     }
 
     @Test

@@ -53,7 +53,7 @@ class EmbedDocumentsTest {
     }
 
     private static ChunkTask chunk(String doc, String text) {
-        return new ChunkTask(doc, Op.UPSERT, "default", 0, 1, text, text.length() / 4 + 2, "h", "{}", null);
+        return new ChunkTask(doc, Op.UPSERT, "default", 0, 1, text, text.length() / 4 + 2, "h", "{}", null, null);
     }
 
 
@@ -92,7 +92,7 @@ class EmbedDocumentsTest {
     @Test
     void batchesAreSortedByLengthButLeaveInArrivalOrderWithDeletesInPlace() throws Exception {
         harness.processElement(new StreamRecord<>(chunk("a", "a fairly long text here")));
-        harness.processElement(new StreamRecord<>(ChunkTask.delete("b", "default")));
+        harness.processElement(new StreamRecord<>(ChunkTask.delete("b", "default", null)));
         harness.processElement(new StreamRecord<>(chunk("c", "tiny")));
         harness.processElement(new StreamRecord<>(chunk("d", "medium text")));
         harness.endInput();

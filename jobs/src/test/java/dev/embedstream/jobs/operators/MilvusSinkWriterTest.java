@@ -10,6 +10,7 @@ import dev.embedstream.common.testing.TestServers;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.TestSettings;
 import dev.embedstream.jobs.types.ChunkTask;
+import dev.embedstream.jobs.types.Origin;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,8 @@ import org.junit.jupiter.api.Test;
 
 /** The Milvus sink writer on its own against the real Milvus Lite server, timers fired by hand. */
 class MilvusSinkWriterTest {
+
+    private static final Origin ORIGIN = new Origin("docs", 0, 0);
 
     /** What the writer needs from Flink: processing time (manual) and a metric group. */
     private static final class Context implements WriterInitContext {
@@ -123,11 +126,11 @@ class MilvusSinkWriterTest {
     }
 
     private static ChunkTask upsert(String doc, int index, int count, String text, float... vector) {
-        return new ChunkTask(doc, Op.UPSERT, "t", index, count, text, 3, "h" + text.length(), "{}", vector);
+        return new ChunkTask(doc, Op.UPSERT, "t", index, count, text, 3, "h" + text.length(), "{}", vector, ORIGIN);
     }
 
     private static ChunkTask delete(String doc) {
-        return new ChunkTask(doc, Op.DELETE, "t", 0, 0, "", 0, "", "{}", null);
+        return ChunkTask.delete(doc, "t", ORIGIN);
     }
 
     private static Map<String, String> rows(String collection) {
@@ -152,7 +155,7 @@ class MilvusSinkWriterTest {
             w.write(upsert("d", 0, 1, "third", 0, 0, 1), NO_CONTEXT);
             w.flush(false);
         }
-        assertThat(rows(c)).containsExactly(Map.entry("d#0", "third"));
+        assertThat(rows(c)).containsExactly(Map.entry("t:d#0", "third"));
     }
 
     @Test
@@ -169,7 +172,7 @@ class MilvusSinkWriterTest {
             w.flush(false);
         }
         assertThat(rows(c)).as("delete after upsert wins; upsert after delete wins, and its stale chunk 1 is gone")
-                .containsExactly(Map.entry("back#0", "b0 v2"));
+                .containsExactly(Map.entry("t:back#0", "b0 v2"));
     }
 
     @Test
