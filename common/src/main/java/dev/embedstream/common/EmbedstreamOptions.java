@@ -108,6 +108,10 @@ public final class EmbedstreamOptions {
             .intType().defaultValue(256)
             .withDescription("Most chunks buffered in the document lane; at the limit each new chunk runs a batch first "
                     + "(backpressure). Also bounds the work done before a checkpoint barrier.");
+    public static final ConfigOption<MemorySize> BATCH_MAX_BUFFERED_BYTES = key("batch.max-buffered-bytes")
+            .memoryType().defaultValue(MemorySize.parse("16mb"))
+            .withDescription("Most text and metadata (UTF-16 bytes in memory) buffered in the document lane; at the "
+                    + "limit each new chunk runs a batch first, as at batch.max-buffered.");
     public static final ConfigOption<Integer> LIMITS_MAX_TEXT_BYTES = key("limits.max-text-bytes")
             .intType().defaultValue(DocumentLimits.DEFAULT_MAX_TEXT_BYTES)
             .withDescription("Largest accepted text (UTF-8 bytes); larger: dead letter text_too_large (documents), "

@@ -61,7 +61,8 @@ public record JobSettings(
         int documentsNice,
         DocumentLimits documentLimits,
         int chunkMaxPerDocument,
-        int dlqMaxPayloadBytes)
+        int dlqMaxPayloadBytes,
+        long batchMaxBufferedBytes)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -110,7 +111,8 @@ public record JobSettings(
                 new DocumentLimits(c.get(LIMITS_MAX_TEXT_BYTES), c.get(LIMITS_MAX_METADATA_BYTES),
                         c.get(LIMITS_MAX_METADATA_KEYS), c.get(LIMITS_MAX_METADATA_VALUE_BYTES)),
                 c.get(CHUNK_MAX_PER_DOCUMENT),
-                c.get(DLQ_MAX_PAYLOAD_BYTES));
+                c.get(DLQ_MAX_PAYLOAD_BYTES),
+                c.get(BATCH_MAX_BUFFERED_BYTES).getBytes());
         s.validate();
         return s;
     }

@@ -28,7 +28,8 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * and {@code batch.max-size}; with {@code batch.strategy FIXED}, the oldest {@code batch.max-size}
  * chunks in arrival order (the benchmark's baseline). It runs when the waiting chunks fill a batch, when the oldest has
  * waited {@code batch.documents.max-wait}, or when the lane holds {@code batch.max-buffered}
- * chunks; at most one batch runs per incoming chunk. Chunks leave in arrival order (deletes in
+ * chunks or {@code batch.max-buffered-bytes} of text and metadata; at most one batch runs per
+ * incoming chunk. Chunks leave in arrival order (deletes in
  * place) once everything before them is embedded. Queries have their own operator
  * ({@link EmbedQueries}) and task, so documents never hold them back.
  *
@@ -51,6 +52,15 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
             this.arrivedMs = arrivedMs;
         }
 
+        /**
+         * Heap the slot's strings hold (UTF-16): what varies between chunks. A chunk is at most
+         * {@code chunk.max-tokens} tokens, but a token can stand for a long run of characters.
+         */
+        long bytes() {
+            return 2L * ((task.text() == null ? 0 : task.text().length())
+                    + (task.metadataJson() == null ? 0 : task.metadataJson().length()) + task.docId().length());
+        }
+
         boolean ready() {
             return task.op() != Op.UPSERT || vector != null;
         }
@@ -69,6 +79,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     private transient ListState<ChunkTask> laneState;
     private transient int waitingDocs;
     private transient long waitingTokens;
+    private transient long laneBytes;
     private transient boolean docTimerPending;
     private transient Histogram batchWaitMillis;
 
@@ -110,6 +121,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         model = new BatchEmbedder(settings, embedderFactory, group, false, controller::record);
         batchWaitMillis = group.histogram("batchWaitMillis", new DescriptiveStatisticsHistogram(1000));
         group.gauge("documentLaneDepth", () -> docs.size());
+        group.gauge("documentLaneBytes", () -> laneBytes);
         group.gauge("batchTokenTarget", () -> controller.targetTokens());
         armDocTimer(); // a restored lane resumes on its own
     }
@@ -123,7 +135,8 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         enqueue(element.getValue());
         if (waitingDocs >= settings.batchMaxSize()
                 || (adaptive() && waitingTokens >= controller.nextBatchTokens())
-                || docs.size() >= settings.batchMaxBuffered()) {
+                || docs.size() >= settings.batchMaxBuffered()
+                || laneBytes >= settings.batchMaxBufferedBytes()) {
             runDocumentBatch();
         }
         emitReadyDocuments();
@@ -141,6 +154,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
             slot.vector = model.cachedInJvm(EmbeddingCache.Key.of(task.tenant(), task.text()));
         }
         docs.add(slot);
+        laneBytes += slot.bytes();
         if (!slot.ready()) {
             waitingDocs++;
             waitingTokens += slot.task.tokens();
@@ -219,6 +233,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     private void emitReadyDocuments() {
         while (!docs.isEmpty() && docs.peekFirst().ready()) {
             Slot s = docs.pollFirst();
+            laneBytes -= s.bytes();
             output.collect(new StreamRecord<>(s.toTask()));
         }
     }

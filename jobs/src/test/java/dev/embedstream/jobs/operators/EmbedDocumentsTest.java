@@ -71,6 +71,18 @@ class EmbedDocumentsTest {
     }
 
     @Test
+    void theLaneIsBoundedInBytesAsWellAsInCount() throws Exception {
+        harness.close();
+        harness = open(null, TestSettings.with("batch.strategy", "FIXED", "batch.max-size", "64",
+                "batch.max-buffered", "256", "batch.max-buffered-bytes", "64kb", "batch.documents.max-wait", "1h"));
+        String big = "w".repeat(20_000); // 40 KB in memory: the second one reaches the bound
+        harness.processElement(new StreamRecord<>(chunk("d1", big)));
+        assertThat(emitted()).isEmpty();
+        harness.processElement(new StreamRecord<>(chunk("d2", big + "x")));
+        assertThat(emitted()).as("the byte bound closed a batch long before 64 chunks or the wait").hasSize(2);
+    }
+
+    @Test
     void partialBatchClosesAfterMaxWait() throws Exception {
         harness.setProcessingTime(0);
         harness.processElement(new StreamRecord<>(chunk("d", "alone")));
