@@ -11,8 +11,9 @@ import java.util.Map;
  * The embedding cache in two levels: L1 in the JVM (Caffeine, one per TaskManager and shared by
  * its subtasks, bounded by bytes) and L2 in Redis ({@link RedisEmbeddingCache}, optional). A
  * lookup asks L1 first, then Redis for the misses of L1 in one MGET; Redis hits are copied into
- * L1. New vectors are written to both. Keys hold the model fingerprint, the tenant and the sha256
- * of the normalised text ({@link CacheKeys}).
+ * L1 once they are validated (dimension, finite values: see {@link RedisEmbeddingCache}). New
+ * vectors are written to both. Keys of both levels hold the model fingerprint, the tenant and the
+ * sha256 of the normalised text ({@link CacheKeys}), so no tenant reads another's entry.
  */
 public final class EmbeddingCache {
 
@@ -74,6 +75,13 @@ public final class EmbeddingCache {
 
     public boolean hasL2() {
         return l2 != null;
+    }
+
+    /** Told how many malformed Redis values a lookup met (they are misses); no-op without Redis. */
+    public void onCorrupt(java.util.function.IntConsumer count) {
+        if (l2 != null) {
+            l2.onCorrupt(count);
+        }
     }
 
     private L1Key l1Key(Key k) {

@@ -1,11 +1,12 @@
 package dev.embedstream.common.cache;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.embedstream.common.Hashing;
+import dev.embedstream.common.cache.CollectionEpochs.Epoch;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Hit;
+import dev.embedstream.common.validation.QueryParser;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisFuture;
 import java.io.IOException;
@@ -18,38 +19,62 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntConsumer;
 
 /**
  * Query answers cached by tenant, collection epoch, model fingerprint, normalised text, top_k and
- * canonical filter: L1 in the JVM (bounded by bytes), L2 in Redis with a TTL.
+ * canonical filter: L1 in the JVM (bounded by bytes and by age), L2 in Redis; both levels keep an
+ * answer at most {@code cache.retrieval.ttl}.
  *
- * <p>An answer is only looked up under the tenant's current epoch, which is read from Redis and
- * trusted for at most {@code cache.retrieval.epoch-refresh}; the sink bumps the epoch after each
- * committed write. So no answer is older than the last committed write plus that interval. When
- * the epoch cannot be read (Redis down), nothing is served from either level: an L1 entry alone
- * cannot tell whether a write happened since.
+ * <p>An answer is only looked up under the tenant's current epoch ({@link CollectionEpochs}: a
+ * generation plus a counter, never a value it had before, also after Redis lost its data), which
+ * is read from Redis and trusted for at most {@code cache.retrieval.epoch-refresh}; the sink bumps
+ * the epoch after each committed write. So no answer is older than the last committed write plus
+ * that interval. When the epoch cannot be read (Redis down, a malformed value), nothing is served
+ * from either level: an L1 entry alone cannot tell whether a write happened since.
+ *
+ * <p>Redis values are not trusted: an answer is stored with the key it was stored under, and one
+ * that does not parse, is over {@link #MAX_VALUE_BYTES}, names another key or holds a hit that is
+ * not well formed is a miss, counted as corrupt, never an exception.
  */
 public final class RetrievalCache {
 
-    private static final TypeReference<List<Hit>> HITS = new TypeReference<>() {};
+    /** A stored answer longer than this is not read (a top_k of 100 with large texts stays well under). */
+    public static final int MAX_VALUE_BYTES = 8 << 20;
+
+    /** What Redis holds: the answer and the key it belongs to, so a value copied elsewhere is refused. */
+    record Stored(String key, List<Hit> hits) {}
 
     private final RedisLink link;
     private final CollectionEpochs epochs;
     private final String prefix;
     private final String fingerprint;
-    private final long ttlSeconds;
-    private final Cache<String, Long> freshEpochs;
+    private final long ttlMillis;
+    private final Cache<String, Epoch> freshEpochs;
     private final Cache<String, List<Hit>> l1;
+    private volatile IntConsumer onCorrupt = n -> { };
 
+    /**
+     * @param ttl how long an answer lives, in Redis and in L1
+     * @param l1MaxBytes bound of this JVM's L1 (0 = no L1); the first caller in a JVM sizes it
+     */
     public RetrievalCache(RedisLink link, String collection, String fingerprint, Duration ttl,
             Duration epochRefresh, long l1MaxBytes) {
         this.link = link;
         this.epochs = new CollectionEpochs(link, collection);
         this.prefix = "embedstream:ret:" + collection + ":";
         this.fingerprint = fingerprint;
-        this.ttlSeconds = Math.max(1, ttl.toSeconds());
+        this.ttlMillis = Math.max(1, ttl.toMillis());
         this.freshEpochs = Caffeine.newBuilder().maximumSize(100_000).expireAfterWrite(epochRefresh).build();
-        this.l1 = l1MaxBytes > 0 ? JvmCaches.get("answers", l1MaxBytes, RetrievalCache::weight) : null;
+        this.l1 = l1MaxBytes > 0
+                ? JvmCaches.get("answers", l1MaxBytes, Duration.ofMillis(ttlMillis), RetrievalCache::weight)
+                : null;
+    }
+
+    /** Told how many malformed values (answers or epochs) a lookup met. */
+    public void onCorrupt(IntConsumer count) {
+        this.onCorrupt = count;
+        epochs.onCorrupt(count);
     }
 
     static int weight(String key, List<Hit> hits) {
@@ -62,19 +87,19 @@ public final class RetrievalCache {
     }
 
     /** The epoch of a tenant if it was read within the refresh interval; no Redis call. */
-    public Long freshEpoch(String tenant) {
+    public Epoch freshEpoch(String tenant) {
         return freshEpochs.getIfPresent(tenant);
     }
 
     /**
-     * Current epochs of {@code tenants}: fresh ones from memory, the rest in one MGET. A tenant
-     * whose epoch cannot be read is absent (its answers are neither served nor stored).
+     * Current epochs of {@code tenants}: fresh ones from memory, the rest in one Redis call. A
+     * tenant whose epoch cannot be read is absent (its answers are neither served nor stored).
      */
-    public Map<String, Long> epochs(Collection<String> tenants) {
-        Map<String, Long> out = new HashMap<>();
+    public Map<String, Epoch> epochs(Collection<String> tenants) {
+        Map<String, Epoch> out = new HashMap<>();
         List<String> stale = new ArrayList<>();
         for (String t : new LinkedHashSet<>(tenants)) {
-            Long e = freshEpochs.getIfPresent(t);
+            Epoch e = freshEpochs.getIfPresent(t);
             if (e != null) {
                 out.put(t, e);
             } else {
@@ -91,12 +116,12 @@ public final class RetrievalCache {
     /**
      * The cache key of a query answer at a given epoch:
      * {@code embedstream:ret:<collection>:<tenant>:<epoch>:<digest of model, top_k and filter>:<sha256 of
-     * the normalised text>}. Everything before the last colon is the query's group (see
-     * {@link SemanticCache}).
+     * the normalised text>}. Tenants, epoch tokens and digests hold no colon, so the fields stay
+     * apart. Everything before the last colon is the query's group (see {@link SemanticCache}).
      */
-    public String key(String tenant, long epoch, String text, int topK, String canonicalFilter) {
+    public String key(String tenant, Epoch epoch, String text, int topK, String canonicalFilter) {
         String shape = Hashing.sha256Hex(fingerprint + "\n" + topK + "\n" + canonicalFilter).substring(0, 32);
-        return prefix + tenant + ":" + epoch + ":" + shape + ":" + CacheKeys.textDigest(text);
+        return prefix + tenant + ":" + epoch.token() + ":" + shape + ":" + CacheKeys.textDigest(text);
     }
 
     /** The answer in L1, or null. */
@@ -125,14 +150,23 @@ public final class RetrievalCache {
         }
         Optional<List<KeyValue<byte[], byte[]>>> values = link.call("answer lookup", redis -> redis.mget(redisKeys));
         values.ifPresent(vs -> {
-            for (int i = 0; i < vs.size(); i++) {
-                List<Hit> hits = vs.get(i).hasValue() ? decode(vs.get(i).getValue()) : null;
-                if (hits != null) {
-                    found.put(misses.get(i), hits);
-                    if (l1 != null) {
-                        l1.put(misses.get(i), hits);
-                    }
+            int corrupt = 0;
+            for (int i = 0; i < vs.size() && i < misses.size(); i++) {
+                if (!vs.get(i).hasValue()) {
+                    continue;
                 }
+                List<Hit> hits = decode(misses.get(i), vs.get(i).getValue());
+                if (hits == null) {
+                    corrupt++;
+                    continue;
+                }
+                found.put(misses.get(i), hits);
+                if (l1 != null) {
+                    l1.put(misses.get(i), hits);
+                }
+            }
+            if (corrupt > 0) {
+                onCorrupt.accept(corrupt);
             }
         });
         return found;
@@ -140,23 +174,45 @@ public final class RetrievalCache {
 
     /** Stores an answer in L1 and, without waiting, in Redis with the TTL. */
     public void put(String key, List<Hit> hits) {
+        List<Hit> answer = List.copyOf(hits);
         if (l1 != null) {
-            l1.put(key, hits);
+            l1.put(key, answer);
         }
-        byte[] value = Json.write(hits).getBytes(StandardCharsets.UTF_8);
+        byte[] value = Json.write(new Stored(key, answer)).getBytes(StandardCharsets.UTF_8);
+        if (value.length > MAX_VALUE_BYTES) {
+            return; // it would not be read back
+        }
         link.send("answer write", redis -> {
             List<RedisFuture<?>> sent = new ArrayList<>(1);
-            sent.add(redis.setex(key.getBytes(StandardCharsets.UTF_8), ttlSeconds, value));
+            sent.add(redis.psetex(key.getBytes(StandardCharsets.UTF_8), ttlMillis, value));
             return sent;
         });
     }
 
-    /** An entry that does not read back (another version wrote it) is a miss. */
-    private static List<Hit> decode(byte[] json) {
+    /**
+     * The answer stored under {@code key}, or null when the value is not one this code wrote for
+     * that key: too large, not JSON of the expected shape (another version, garbage), stored for
+     * another key, or with a hit that lacks its document id or has a score that is not finite.
+     */
+    static List<Hit> decode(String key, byte[] json) {
+        if (json.length > MAX_VALUE_BYTES) {
+            return null;
+        }
+        Stored stored;
         try {
-            return List.copyOf(Json.mapper().readValue(json, HITS));
+            stored = Json.mapper().readValue(json, Stored.class);
         } catch (IOException | RuntimeException e) {
             return null;
         }
+        if (stored == null || !key.equals(stored.key()) || stored.hits() == null
+                || stored.hits().size() > QueryParser.MAX_TOP_K) {
+            return null;
+        }
+        for (Hit h : stored.hits()) {
+            if (h == null || h.docId() == null || h.docId().isEmpty() || h.chunk() < 0 || !Double.isFinite(h.score())) {
+                return null;
+            }
+        }
+        return List.copyOf(stored.hits());
     }
 }

@@ -2,6 +2,7 @@ package dev.embedstream.common.cache;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import dev.embedstream.common.model.Hit;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 
@@ -10,7 +11,10 @@ import java.util.List;
  * with the same tenant, collection epoch, model, top_k and filter (its "group", the retrieval
  * key without the text). In-process only: per group a ring of the most recent
  * {@link #PER_GROUP} (vector, answer) pairs, scanned linearly (vectors are unit length, so the
- * cosine is a dot product); groups live in one Caffeine cache per JVM bounded by bytes. Off by
+ * cosine is a dot product); groups live in one Caffeine cache per JVM bounded by bytes. An entry
+ * is used for at most the answer TTL ({@code cache.retrieval.ttl}), like the retrieval cache's, and
+ * a group without a new entry for that long is dropped. The group holds the tenant and the epoch,
+ * so a write or a Redis that lost its data (a new epoch generation) makes every entry unreachable. Off by
  * default: a near-identical embedding is not always the same question (see the README for the
  * false-hit rate measured on negations and swapped entities).
  */
@@ -18,7 +22,7 @@ public final class SemanticCache {
 
     public static final int PER_GROUP = 256;
 
-    private record Entry(float[] vector, List<Hit> hits) {}
+    private record Entry(float[] vector, List<Hit> hits, long storedAtNanos) {}
 
     private static final class Ring {
         final ArrayDeque<Entry> entries = new ArrayDeque<>();
@@ -26,11 +30,15 @@ public final class SemanticCache {
     }
 
     private final double threshold;
+    private final long ttlNanos;
     private final Cache<String, Ring> groups;
 
-    public SemanticCache(double threshold, long maxBytes) {
+    /** @param ttl how long an entry may be used (the answer TTL) */
+    public SemanticCache(double threshold, long maxBytes, Duration ttl) {
         this.threshold = threshold;
-        this.groups = JvmCaches.get("semantic", maxBytes, (String k, Ring r) -> JvmCaches.bytes(k) + r.bytes);
+        this.ttlNanos = Math.max(1, ttl.toNanos());
+        this.groups = JvmCaches.get("semantic", maxBytes, Duration.ofNanos(ttlNanos),
+                (String k, Ring r) -> JvmCaches.bytes(k) + r.bytes);
     }
 
     /** The group of a retrieval-cache key: everything before its text digest. */
@@ -44,10 +52,14 @@ public final class SemanticCache {
         if (ring == null) {
             return null;
         }
+        long now = System.nanoTime();
         synchronized (ring) {
             double best = threshold;
             List<Hit> answer = null;
             for (Entry e : ring.entries) {
+                if (now - e.storedAtNanos() > ttlNanos) {
+                    continue;
+                }
                 double cos = dot(e.vector(), vector);
                 if (cos >= best) {
                     best = cos;
@@ -61,7 +73,7 @@ public final class SemanticCache {
     public void put(String group, float[] vector, List<Hit> hits) {
         Ring ring = groups.get(group, g -> new Ring());
         synchronized (ring) {
-            ring.entries.addLast(new Entry(vector, hits));
+            ring.entries.addLast(new Entry(vector, hits, System.nanoTime()));
             ring.bytes += weight(vector, hits);
             if (ring.entries.size() > PER_GROUP) {
                 Entry old = ring.entries.removeFirst();

@@ -10,6 +10,9 @@ public interface Embedder extends AutoCloseable {
     /** Changes whenever the vectors could: part of every cache key. */
     String fingerprint();
 
+    /** Length of every vector; what the embedding cache accepts from Redis. */
+    int dimension();
+
     @Override
     void close();
 }

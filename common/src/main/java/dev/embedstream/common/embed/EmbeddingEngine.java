@@ -77,6 +77,7 @@ public final class EmbeddingEngine implements Embedder {
         return spec.fingerprint();
     }
 
+    @Override
     public int dimension() {
         return dim;
     }

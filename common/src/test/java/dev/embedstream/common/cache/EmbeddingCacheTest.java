@@ -64,8 +64,8 @@ class EmbeddingCacheTest {
         String fp = fingerprint();
         var key = EmbeddingCache.Key.of("t", "from another TaskManager " + UUID.randomUUID());
         try (RedisLink link = new RedisLink("test", TestServers.redisUri(), Duration.ofMillis(500))) {
-            new RedisEmbeddingCache(link, fp, Duration.ofMinutes(5)).putAll(Map.of(key, V));
-            EmbeddingCache c = new EmbeddingCache(fp, 1 << 20, new RedisEmbeddingCache(link, fp, Duration.ofMinutes(5)));
+            new RedisEmbeddingCache(link, fp, V.length, Duration.ofMinutes(5)).putAll(Map.of(key, V));
+            EmbeddingCache c = new EmbeddingCache(fp, 1 << 20, new RedisEmbeddingCache(link, fp, V.length, Duration.ofMinutes(5)));
             assertThat(c.getL1(key)).as("not in this JVM's L1 yet").isNull();
             EmbeddingCache.Found first = c.getAll(List.of(key));
             assertThat(first.l2Hits()).isEqualTo(1);

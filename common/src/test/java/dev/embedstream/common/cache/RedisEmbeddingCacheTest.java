@@ -22,7 +22,7 @@ class RedisEmbeddingCacheTest {
     }
 
     private static RedisEmbeddingCache cache(RedisLink link, String fingerprint) {
-        return new RedisEmbeddingCache(link, fingerprint, Duration.ofMinutes(5));
+        return new RedisEmbeddingCache(link, fingerprint, V.length, Duration.ofMinutes(5));
     }
 
     @Test
@@ -55,7 +55,7 @@ class RedisEmbeddingCacheTest {
     void entriesExpireAfterTheirTtl() throws Exception {
         var key = new EmbeddingCache.Key("t", "short-lived " + UUID.randomUUID());
         try (RedisLink link = link(TestServers.redisUri(), 500)) {
-            RedisEmbeddingCache c = new RedisEmbeddingCache(link, "m1", Duration.ofSeconds(1));
+            RedisEmbeddingCache c = new RedisEmbeddingCache(link, "m1", V.length, Duration.ofSeconds(1));
             c.putAll(Map.of(key, V));
             assertThat(c.getAll(List.of(key))).hasSize(1);
             Thread.sleep(2_100);

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 class SemanticCacheTest {
 
     private static final double DEFAULT_THRESHOLD = 0.95;
+    private static final java.time.Duration TTL = java.time.Duration.ofMinutes(5);
 
     /** Pairs that ask the same thing in other words. */
     private static final String[][] PARAPHRASES = {
@@ -84,18 +85,19 @@ class SemanticCacheTest {
 
     @Test
     void reusesOnlyAnAnswerOfTheSameGroupAtOrAboveTheThreshold() {
-        SemanticCache c = new SemanticCache(0.95, 1 << 20);
+        SemanticCache c = new SemanticCache(0.95, 1 << 20, TTL);
         String group = "g-" + UUID.randomUUID();
         c.put(group, unit(1, 0, 0), ANSWER);
         assertThat(c.find(group, unit(1, 0.1f, 0))).as("cos 0.995").isEqualTo(ANSWER);
         assertThat(c.find(group, unit(1, 0.5f, 0))).as("cos 0.894").isNull();
         assertThat(c.find("other-" + group, unit(1, 0, 0))).as("another tenant, epoch or filter").isNull();
-        assertThat(SemanticCache.groupOf("embedstream:ret:c:t:3:abcd:ef01")).isEqualTo("embedstream:ret:c:t:3:abcd");
+        assertThat(SemanticCache.groupOf("embedstream:ret:c:t:0123456789abcdef.3:abcd:ef01"))
+                .isEqualTo("embedstream:ret:c:t:0123456789abcdef.3:abcd");
     }
 
     @Test
     void keepsOnlyTheMostRecentEntriesOfAGroup() {
-        SemanticCache c = new SemanticCache(0.999, 1 << 20);
+        SemanticCache c = new SemanticCache(0.999, 1 << 20, TTL);
         String group = "g-" + UUID.randomUUID();
         c.put(group, unit(0, 1, 0), ANSWER);
         for (int i = 0; i < SemanticCache.PER_GROUP; i++) {

@@ -14,17 +14,19 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 /**
  * The caches one operator uses, built in {@code open()}: one Redis connection (when
  * {@code redis.uri} is set), the two-level embedding cache and, for the query path, the retrieval
- * cache. Registers the cache metrics under {@code embedstream}: {@code cache_hits} and
- * {@code cache_misses} labelled {@code cache} = embedding_l1, embedding_l2, retrieval or semantic,
+ * cache. Registers the cache metrics under {@code embedstream}: {@code cache_hits},
+ * {@code cache_misses} and {@code cache_corrupt} (malformed values read from Redis, each also a
+ * miss: embedding_l2 counts vectors, retrieval answers and epochs) labelled {@code cache} =
+ * embedding_l1, embedding_l2, retrieval or semantic, all registered at zero,
  * {@code redisBreakerOpen} (1 while the breaker is open or half-open) and {@code redisMicros}.
  */
 final class Caches implements AutoCloseable {
 
-    /** Hit and miss counters of one cache level. */
-    record Level(Counter hits, Counter misses) {
+    /** Hit, miss and corrupt-value counters of one cache level. */
+    record Level(Counter hits, Counter misses, Counter corrupt) {
         static Level of(MetricGroup group, String name) {
             MetricGroup g = group.addGroup("cache", name);
-            return new Level(g.counter("hits"), g.counter("misses"));
+            return new Level(g.counter("hits"), g.counter("misses"), g.counter("corrupt"));
         }
 
         void count(int hit, int miss) {
@@ -52,6 +54,10 @@ final class Caches implements AutoCloseable {
         l2 = Level.of(group, "embedding_l2");
         retrieval = Level.of(group, "retrieval");
         near = Level.of(group, "semantic");
+        embeddings.onCorrupt(n -> l2.corrupt().inc(n));
+        if (answers != null) {
+            answers.onCorrupt(n -> retrieval.corrupt().inc(n));
+        }
         group.gauge("redisBreakerOpen", () -> redis != null && !redis.breakerClosed() ? 1 : 0);
         var micros = group.histogram("redisMicros", new DescriptiveStatisticsHistogram(1000));
         if (redis != null) {
@@ -61,21 +67,22 @@ final class Caches implements AutoCloseable {
 
     /**
      * @param fingerprint the model's, for cache keys
+     * @param dimension the model's, the only vector length read from Redis
      * @param withAnswers whether this operator reads or writes the retrieval cache
      * @param group the operator's {@code embedstream} metric group
      */
-    static Caches open(JobSettings s, String fingerprint, boolean withAnswers, MetricGroup group) {
+    static Caches open(JobSettings s, String fingerprint, int dimension, boolean withAnswers, MetricGroup group) {
         RedisLink redis = s.redisUri() == null ? null
                 : s.redisLink("cache");
         RedisEmbeddingCache l2 = redis == null ? null
-                : new RedisEmbeddingCache(redis, fingerprint, Duration.ofMillis(s.embeddingCacheTtlMs()));
+                : new RedisEmbeddingCache(redis, fingerprint, dimension, Duration.ofMillis(s.embeddingCacheTtlMs()));
         EmbeddingCache embeddings = new EmbeddingCache(fingerprint, s.embeddingL1Bytes(), l2);
         RetrievalCache answers = withAnswers && s.retrievalCacheOn()
                 ? new RetrievalCache(redis, s.milvus().collection(), fingerprint, Duration.ofMillis(s.retrievalCacheTtlMs()),
                         Duration.ofMillis(s.epochRefreshMs()), s.retrievalL1Bytes())
                 : null;
         SemanticCache semantic = answers != null && s.semanticCacheOn()
-                ? new SemanticCache(s.semanticThreshold(), s.semanticCacheBytes()) : null;
+                ? new SemanticCache(s.semanticThreshold(), s.semanticCacheBytes(), Duration.ofMillis(s.retrievalCacheTtlMs())) : null;
         return new Caches(redis, embeddings, answers, semantic, group);
     }
 

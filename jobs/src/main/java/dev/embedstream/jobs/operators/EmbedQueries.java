@@ -1,5 +1,6 @@
 package dev.embedstream.jobs.operators;
 
+import dev.embedstream.common.cache.CollectionEpochs.Epoch;
 import dev.embedstream.common.cache.EmbeddingCache;
 import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.cache.SemanticCache;
@@ -55,7 +56,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
     public void processElement(StreamRecord<QueryTask> element) {
         QueryTask q = element.getValue();
         RetrievalCache answers = model.caches().answers;
-        Long epoch = answers == null ? null : answers.freshEpoch(q.tenant());
+        Epoch epoch = answers == null ? null : answers.freshEpoch(q.tenant());
         if (epoch != null) {
             List<Hit> hits = answers.getL1(answerKey(answers, q, epoch));
             if (hits != null && !q.expiredAt(System.currentTimeMillis())) {
@@ -127,7 +128,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         }
     }
 
-    private String answerKey(RetrievalCache answers, QueryTask q, long epoch) {
+    private String answerKey(RetrievalCache answers, QueryTask q, Epoch epoch) {
         return answers.key(q.tenant(), epoch, q.text(), q.topK(), q.filterJson());
     }
 
@@ -145,11 +146,11 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         if (answers == null) {
             return live;
         }
-        Map<String, Long> epochs = answers.epochs(live.stream().map(QueryTask::tenant).toList());
+        Map<String, Epoch> epochs = answers.epochs(live.stream().map(QueryTask::tenant).toList());
         List<QueryTask> keyed = new ArrayList<>(live.size());
         List<String> keys = new ArrayList<>();
         for (QueryTask q : live) {
-            Long epoch = epochs.get(q.tenant());
+            Epoch epoch = epochs.get(q.tenant());
             String key = epoch == null ? null : answerKey(answers, q, epoch);
             keyed.add(q.withAnswerKey(key));
             if (key != null) {

@@ -64,7 +64,8 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             answers = new RetrievalCache(redis, settings.milvus().collection(), "", Duration.ofMillis(settings.retrievalCacheTtlMs()),
                     Duration.ofMillis(settings.epochRefreshMs()), settings.retrievalL1Bytes());
             semantic = settings.semanticCacheOn()
-                    ? new SemanticCache(settings.semanticThreshold(), settings.semanticCacheBytes()) : null;
+                    ? new SemanticCache(settings.semanticThreshold(), settings.semanticCacheBytes(),
+                    Duration.ofMillis(settings.retrievalCacheTtlMs())) : null;
         }
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         answered = group.counter("queriesAnswered");

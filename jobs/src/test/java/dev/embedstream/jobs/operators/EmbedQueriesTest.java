@@ -142,8 +142,9 @@ class EmbedQueriesTest {
     @Test
     void withTheSemanticCacheOnANearIdenticalQueryReusesAnAnswerOfItsGroupOnly() throws Exception {
         String collection = "eq_" + UUID.randomUUID().toString().replace('-', '_');
-        var op = new EmbedQueries(TestSettings.with("batch.max-size", "1", "redis.uri", TestServers.redisUri(),
-                "milvus.collection", collection, "cache.semantic.enabled", "true"), RecordingEmbedder::new);
+        var settings = TestSettings.with("batch.max-size", "1", "redis.uri", TestServers.redisUri(),
+                "milvus.collection", collection, "cache.semantic.enabled", "true");
+        var op = new EmbedQueries(settings, RecordingEmbedder::new);
         try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
             h.setup();
             h.open();
@@ -151,7 +152,8 @@ class EmbedQueriesTest {
                     System.currentTimeMillis(), null, null)));
             QueryTask searched = h.extractOutputValues().get(0);
             // What SearchMilvus does with its answer (the fake model's vector depends on text length only):
-            new SemanticCache(0.95, 16 << 20).put(SemanticCache.groupOf(searched.answerKey()), searched.vector(),
+            new SemanticCache(settings.semanticThreshold(), settings.semanticCacheBytes(),
+                    Duration.ofMillis(settings.retrievalCacheTtlMs())).put(SemanticCache.groupOf(searched.answerKey()), searched.vector(),
                     List.of(new Hit("doc-1", 0, 0.9, "t", Map.of())));
 
             h.processElement(new StreamRecord<>(new QueryTask("same-length", "rotate LOGS", 5, "default", "{}", 0, -1,

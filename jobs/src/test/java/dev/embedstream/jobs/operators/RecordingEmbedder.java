@@ -41,5 +41,10 @@ final class RecordingEmbedder implements Embedder {
     }
 
     @Override
+    public int dimension() {
+        return 2;
+    }
+
+    @Override
     public void close() {}
 }
