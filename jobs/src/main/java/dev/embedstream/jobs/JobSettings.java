@@ -8,6 +8,7 @@ import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.embed.Pooling;
 import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.model.ResponseBudget;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,7 +57,9 @@ public record JobSettings(
         long writeBatchBytes,
         String redisPassword,
         BatchStrategy batchStrategy,
-        int documentsNice)
+        int documentsNice,
+        long responseMaxBytes,
+        long replyMaxBytes)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -101,7 +104,9 @@ public record JobSettings(
                 c.get(MILVUS_WRITE_BATCH_BYTES).getBytes(),
                 c.getOptional(REDIS_PASSWORD).orElse(System.getenv("EMBEDSTREAM_REDIS_PASSWORD")),
                 c.get(BATCH_STRATEGY),
-                c.get(BATCH_DOC_NICE));
+                c.get(BATCH_DOC_NICE),
+                c.get(RESPONSE_MAX_BYTES).getBytes(),
+                c.get(DEDUP_REPLY_MAX_BYTES).getBytes());
         s.validate();
         return s;
     }
@@ -144,6 +149,10 @@ public record JobSettings(
         require(epochRefreshMs >= 1, "cache.retrieval.epoch-refresh must be positive");
         require(maxParallelism >= 1 && maxParallelism <= 32768, "job.max-parallelism must be in [1, 32768]");
         require(semanticThreshold > 0 && semanticThreshold <= 1, "cache.semantic.threshold must be in (0, 1]");
+        require(responseMaxBytes >= ResponseBudget.MIN_BYTES && responseMaxBytes <= ResponseBudget.MAX_BYTES,
+                "response.max-bytes must be in [4kb, 900kb] (under Kafka's 1 MiB max.request.size)");
+        require(replyMaxBytes >= ResponseBudget.MIN_BYTES && replyMaxBytes <= responseMaxBytes,
+                "dedup.reply-max-bytes must be in [4kb, response.max-bytes]");
     }
 
     private static void require(boolean ok, String message) {
