@@ -150,8 +150,9 @@ public final class EmbedstreamOptions {
             .withDescription("How long a document's content hash is remembered to drop unchanged re-upserts.");
     public static final ConfigOption<Duration> DEDUP_QUERY_TTL = key("dedup.query-ttl")
             .durationType().defaultValue(Duration.ofMinutes(10))
-            .withDescription("A request_id seen again within this time is not computed twice; its answer is re-sent "
-                    + "if it already went out. Answers are kept in state for this long.");
+            .withDescription("A query whose (tenant, request_id) is seen again within this time is not computed twice: "
+                    + "the same query gets the first answer again, a different one request_id_conflict. Answers are "
+                    + "kept in state for this long (see dedup.reply-max-bytes).");
     public static final ConfigOption<Integer> MAX_PARALLELISM = key("job.max-parallelism")
             .intType().defaultValue(128)
             .withDescription("Max parallelism of every operator (key groups of the keyed state): the most a savepoint "
@@ -200,4 +201,16 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<MemorySize> CACHE_SEMANTIC_SIZE = key("cache.semantic.size")
             .memoryType().defaultValue(MemorySize.parse("16mb"))
             .withDescription("Bound of the in-process semantic cache of each TaskManager.");
+
+    // --- Responses and the reply cache (issue 12) -------------------------------------------
+    public static final ConfigOption<MemorySize> RESPONSE_MAX_BYTES = key("response.max-bytes")
+            .memoryType().defaultValue(MemorySize.parse("512kb"))
+            .withDescription("Most UTF-8 bytes of one response's JSON, 4 KiB to 900 KiB (well under Kafka's 1 MiB "
+                    + "max.request.size). A larger answer is cut: hit texts (largest first), then metadata values, "
+                    + "then all metadata, then hits from the end; it then says \"truncated\": true.");
+    public static final ConfigOption<MemorySize> DEDUP_REPLY_MAX_BYTES = key("dedup.reply-max-bytes")
+            .memoryType().defaultValue(MemorySize.parse("16kb"))
+            .withDescription("Most bytes of JSON (before deflate) kept per answer in the reply cache to re-send to a "
+                    + "repeated request_id, 4 KiB to response.max-bytes; the reply cache holds at most (distinct request "
+                    + "ids within dedup.query-ttl) x this. A re-sent answer cut to it says \"truncated\": true.");
 }

@@ -10,6 +10,7 @@ import dev.embedstream.common.embed.Pooling;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.validation.DocumentLimits;
 import dev.embedstream.jobs.operators.DeadLetters;
+import dev.embedstream.common.model.ResponseBudget;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -62,7 +63,9 @@ public record JobSettings(
         DocumentLimits documentLimits,
         int chunkMaxPerDocument,
         int dlqMaxPayloadBytes,
-        long batchMaxBufferedBytes)
+        long batchMaxBufferedBytes,
+        long responseMaxBytes,
+        long replyMaxBytes)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -112,7 +115,9 @@ public record JobSettings(
                         c.get(LIMITS_MAX_METADATA_KEYS), c.get(LIMITS_MAX_METADATA_VALUE_BYTES)),
                 c.get(CHUNK_MAX_PER_DOCUMENT),
                 c.get(DLQ_MAX_PAYLOAD_BYTES),
-                c.get(BATCH_MAX_BUFFERED_BYTES).getBytes());
+                c.get(BATCH_MAX_BUFFERED_BYTES).getBytes(),
+                c.get(RESPONSE_MAX_BYTES).getBytes(),
+                c.get(DEDUP_REPLY_MAX_BYTES).getBytes());
         s.validate();
         return s;
     }
@@ -163,6 +168,10 @@ public record JobSettings(
         require(dlqMaxPayloadBytes >= 1024 && dlqMaxPayloadBytes <= 512 * 1024,
                 "dlq.max-payload-bytes must be in [1 KiB, 512 KiB] (a dead letter must fit Kafka's 1 MiB record limit)");
         require(semanticThreshold > 0 && semanticThreshold <= 1, "cache.semantic.threshold must be in (0, 1]");
+        require(responseMaxBytes >= ResponseBudget.MIN_BYTES && responseMaxBytes <= ResponseBudget.MAX_BYTES,
+                "response.max-bytes must be in [4kb, 900kb] (under Kafka's 1 MiB max.request.size)");
+        require(replyMaxBytes >= ResponseBudget.MIN_BYTES && replyMaxBytes <= responseMaxBytes,
+                "dedup.reply-max-bytes must be in [4kb, response.max-bytes]");
     }
 
     private static void require(boolean ok, String message) {

@@ -32,8 +32,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *
  * <pre>
  * documents -> parse -> keyBy tenant:doc_id -> dedup -> chunk -> embed-documents -> milvus-upsert
- * queries   -> parse (bad: DLQ + error; late: expired) -> keyBy request_id -> dedup (repeats ─┐)
- *              -> embed-queries -> search-milvus -> keyBy request_id -> reply-cache <─────────┘ -> responses
+ * queries   -> parse (bad: DLQ + error; late: expired) -> keyBy tenant:request_id -> dedup (repeats ─┐,
+ *              conflicts: error) -> embed-queries -> search-milvus -> keyBy tenant:request_id
+ *              -> reply-cache (cut to response.max-bytes) <──────────────────────────────────────┘ -> responses
  * </pre>
  */
 public final class Pipeline {
@@ -70,7 +71,7 @@ public final class Pipeline {
                 .name("parse-queries").uid("parse-queries").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<QueryTask> firstAsks = queries
-                .keyBy(QueryTask::requestId)
+                .keyBy(QueryTask::key)
                 .process(new DedupQueries(settings.queryDedupTtlMs()))
                 .name("dedup-queries").uid("dedup-queries").setMaxParallelism(maxParallelism);
 
@@ -91,10 +92,14 @@ public final class Pipeline {
                         settings.searchTimeoutMs(), TimeUnit.MILLISECONDS, settings.maxInFlight())
                 .name("search-milvus").uid("search-milvus").setMaxParallelism(maxParallelism);
 
-        answers.union(queries.getSideOutput(Replies.TAG), embeddedQueries.getSideOutput(Replies.TAG))
-                .keyBy(Reply::requestId)
-                .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::requestId))
-                .process(new ReplyCache(settings.queryDedupTtlMs()))
+        // Every reply passes the reply cache, which cuts it to the response budget; only answers to
+        // first asks are kept there, under the query's (tenant, request id).
+        answers.union(queries.getSideOutput(Replies.TAG), firstAsks.getSideOutput(Replies.TAG),
+                        embeddedQueries.getSideOutput(Replies.TAG))
+                .keyBy(Reply::key)
+                .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::key))
+                .process(new ReplyCache(settings.queryDedupTtlMs(),
+                        Math.toIntExact(settings.responseMaxBytes()), Math.toIntExact(settings.replyMaxBytes())))
                 .name("reply-cache").uid("reply-cache").setMaxParallelism(maxParallelism)
                 .sinkTo(sinks.responses()).name("responses").uid("sink-responses").setMaxParallelism(maxParallelism);
 

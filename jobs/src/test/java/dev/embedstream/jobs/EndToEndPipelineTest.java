@@ -153,18 +153,24 @@ class EndToEndPipelineTest {
         assertThat(bad.get("error").get("code").asText()).isEqualTo("invalid_top_k");
         assertThat(byId.get("expired").get(0).get("status").asText()).isEqualTo("expired");
 
-        // Asking the same request id again re-sends the first answer instead of computing it again.
+        // Asking the same query under its request id again re-sends the first answer instead of
+        // computing it again; another query under that request id is a conflict, never that answer.
         JsonNode first = byId.get("own-words-2").get(0);
+        kafka.send(QUERIES, "own-words-2", "{\"request_id\":\"own-words-2\",\"text\":"
+                + Json.write(docs.get(2).get("text").asText()) + ",\"top_k\":3,\"deadline_ms\":" + (System.currentTimeMillis() + 60_000) + "}");
         kafka.send(QUERIES, "own-words-2", "{\"request_id\":\"own-words-2\",\"text\":\"something else entirely\"}");
         List<ConsumerRecord<String, String>> again = kafka.readUntil(RESPONSES,
-                rs -> rs.stream().filter(r -> r.key().equals("own-words-2")).count() == 2, WAIT);
-        List<JsonNode> both = new ArrayList<>();
+                rs -> rs.stream().filter(r -> r.key().equals("own-words-2")).count() == 3, WAIT);
+        List<JsonNode> all = new ArrayList<>();
         for (ConsumerRecord<String, String> r : again) {
             if (r.key().equals("own-words-2")) {
-                both.add(Json.mapper().readTree(r.value()));
+                all.add(Json.mapper().readTree(r.value()));
             }
         }
-        assertThat(both).hasSize(2).allSatisfy(r -> assertThat(r).isEqualTo(first));
+        assertThat(all).hasSize(3);
+        assertThat(all.stream().filter(first::equals)).as("the first answer, and its re-sending").hasSize(2);
+        assertThat(all).filteredOn(r -> !r.equals(first)).singleElement()
+                .satisfies(r -> assertThat(r.get("error").get("code").asText()).isEqualTo("request_id_conflict"));
 
         // Bad input went to the DLQ with its reason and provenance; the job kept running.
         List<ConsumerRecord<String, String>> dead = kafka.readUntil(DLQ, rs -> rs.size() >= 3, WAIT);

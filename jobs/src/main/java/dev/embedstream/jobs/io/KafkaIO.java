@@ -31,7 +31,7 @@ public final class KafkaIO {
 
     public static PipelineSinks sinks(Configuration conf) {
         return new PipelineSinks(
-                sink(conf, new ReplySerializer(conf.get(TOPIC_RESPONSES))),
+                sink(conf, new ReplySerializer(conf.get(TOPIC_RESPONSES), conf.get(RESPONSE_MAX_BYTES).getBytes())),
                 sink(conf, new DeadLetterSerializer(conf.get(TOPIC_DLQ))));
     }
 

@@ -9,16 +9,21 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Keyed by request_id: a request id seen again within the TTL is not computed twice. The repeat
- * leaves through {@link #REPEATS} so {@link ReplyCache} can re-send the first answer.
+ * Keyed by {@link QueryTask#key()} (tenant and request id): a query seen again within the TTL is
+ * not computed twice. Its digest is kept, so a repeat of the same query leaves through
+ * {@link #REPEATS} for {@link ReplyCache} to re-send the first answer, while a different query
+ * under a used request id is answered {@code error} / {@code request_id_conflict} at once (through
+ * {@link Replies#TAG}): it must never get the first query's answer, which may be another user's.
+ * The same request id in another tenant is another key, never related.
  */
 public class DedupQueries extends KeyedProcessFunction<String, QueryTask, QueryTask> {
 
     public static final OutputTag<QueryTask> REPEATS = new OutputTag<>("repeated-queries") {};
 
     private final long ttlMs;
-    private transient ValueState<Boolean> seen;
+    private transient ValueState<String> digest;
     private transient Counter repeats;
+    private transient Counter conflicts;
 
     public DedupQueries(long ttlMs) {
         this.ttlMs = ttlMs;
@@ -26,18 +31,27 @@ public class DedupQueries extends KeyedProcessFunction<String, QueryTask, QueryT
 
     @Override
     public void open(OpenContext ctx) {
-        seen = getRuntimeContext().getState(TtlState.value("seen", Boolean.class, ttlMs));
-        repeats = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("queriesDeduplicated");
+        // Named anew (was "seen", keyed by request id alone): entries restored from an older
+        // savepoint mean nothing under (tenant, request id) keys, so they are no longer read.
+        digest = getRuntimeContext().getState(TtlState.value("query-digest", String.class, ttlMs));
+        var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
+        repeats = group.counter("queriesDeduplicated");
+        conflicts = group.counter("requestIdConflicts");
     }
 
     @Override
     public void processElement(QueryTask q, Context ctx, Collector<QueryTask> out) throws Exception {
-        if (seen.value() != null) {
+        String asked = q.digest();
+        String first = digest.value();
+        if (first == null) {
+            digest.update(asked);
+            out.collect(q);
+        } else if (first.equals(asked)) {
             repeats.inc();
             ctx.output(REPEATS, q);
-            return;
+        } else {
+            conflicts.inc();
+            ctx.output(Replies.TAG, Replies.conflict(q, System.currentTimeMillis()));
         }
-        seen.update(true);
-        out.collect(q);
     }
 }

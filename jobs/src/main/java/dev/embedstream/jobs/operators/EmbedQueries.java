@@ -134,7 +134,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
 
     private Reply cachedAnswer(QueryTask q, List<Hit> hits, String how) {
         long took = System.currentTimeMillis() - q.receivedAtMs();
-        return Replies.of(Response.ok(q.requestId(), hits, how, settings.modelName(), took), q.replyPartition());
+        return Replies.of(q, Response.ok(q.requestId(), hits, how, settings.modelName(), took));
     }
 
     /**

@@ -57,7 +57,9 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
                     q.replyPartition() == null ? -1 : q.replyPartition(), r.timestamp(), null, null);
             if (task.expiredAt(now)) {
                 expired.inc();
-                ctx.output(Replies.TAG, Replies.expired(task, now));
+                // Not through dedup, so not kept: a retry with a new deadline must get a real answer.
+                ctx.output(Replies.TAG, Replies.unkept(Response.expired(task.requestId(), now - task.receivedAtMs()),
+                        task.replyPartition()));
                 return;
             }
             accepted.inc();
@@ -74,7 +76,7 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
         deadLetters.inc(code);
         ctx.output(DeadLetters.TAG, letters.of(r, "parse", code, message, now));
         if (requestId != null) {
-            ctx.output(Replies.TAG, Replies.of(Response.error(requestId, code, message, now - r.timestamp()), -1));
+            ctx.output(Replies.TAG, Replies.unkept(Response.error(requestId, code, message, now - r.timestamp()), -1));
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.embedstream.jobs.operators;
 
+import dev.embedstream.common.model.ResponseBudget;
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
 import java.io.ByteArrayInputStream;
@@ -17,43 +18,77 @@ import org.apache.flink.streaming.api.functions.co.KeyedCoProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Keyed by request_id, in front of the response sink: remembers each answer for the TTL and
- * re-sends it when the same request id is asked again. A repeat whose first answer is still on
- * its way is dropped: that answer serves both, and clients deduplicate by request id. Answers are
- * kept deflated (JSON with hit texts shrinks about 3x): this state holds one answer per request
- * id for {@code dedup.query-ttl}, so it grows with the query rate.
+ * Keyed by {@link Reply#key()} = {@link QueryTask#key()} (tenant and request id), in front of the
+ * response sink. Every reply passes here and leaves cut to the response budget
+ * ({@code response.max-bytes}, {@link ResponseBudget}), so no answer can be refused by the Kafka
+ * producer. The answer to a first ask is remembered for the TTL with the digest of its query and
+ * re-sent when the same query is asked again under its request id; a repeat whose first answer is
+ * still on its way is dropped: that answer serves both, and clients deduplicate by request id.
+ *
+ * <p>State is bounded per entry: the answer is kept cut to {@code dedup.reply-max-bytes} of JSON
+ * (by the same routine, so a re-sent answer may say {@code truncated}) and deflated, next to its
+ * 64-character digest. The state therefore holds at most (distinct request ids within
+ * {@code dedup.query-ttl}) x about that budget.
  */
 public class ReplyCache extends KeyedCoProcessFunction<String, Reply, QueryTask, Reply> {
 
-    private final long ttlMs;
-    /** What is kept of an answer: the request id is the key. */
-    public record Stored(int replyPartition, String status, byte[] deflatedJson) {}
+    /** What is kept of an answer: the key is the query's identity, the digest what it asked. */
+    public record Stored(String digest, String status, byte[] deflatedJson) {}
 
+    private final long ttlMs;
+    private final int responseMaxBytes;
+    private final int storedMaxBytes;
     private transient ValueState<Stored> answered;
     private transient Counter resent;
+    private transient Counter cut;
 
-    public ReplyCache(long ttlMs) {
+    /**
+     * @param responseMaxBytes the most UTF-8 bytes of JSON a reply leaves with
+     * @param storedMaxBytes the most UTF-8 bytes of JSON kept (before deflate) to re-send
+     */
+    public ReplyCache(long ttlMs, int responseMaxBytes, int storedMaxBytes) {
         this.ttlMs = ttlMs;
+        this.responseMaxBytes = ResponseBudget.checkBudget(responseMaxBytes, "response.max-bytes");
+        this.storedMaxBytes = ResponseBudget.checkBudget(storedMaxBytes, "dedup.reply-max-bytes");
+        if (storedMaxBytes > responseMaxBytes) {
+            throw new IllegalArgumentException("dedup.reply-max-bytes must not exceed response.max-bytes");
+        }
     }
 
     @Override
     public void open(OpenContext ctx) {
-        answered = getRuntimeContext().getState(TtlState.value("answer", Stored.class, ttlMs));
-        resent = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("repliesResent");
+        // Named anew (was "answer", keyed by request id alone, without a digest).
+        answered = getRuntimeContext().getState(TtlState.value("query-answer", Stored.class, ttlMs));
+        var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
+        resent = group.counter("repliesResent");
+        cut = group.counter("responsesTruncated");
     }
 
     @Override
     public void processElement1(Reply reply, Context ctx, Collector<Reply> out) throws Exception {
-        answered.update(new Stored(reply.replyPartition(), reply.status(), deflate(reply.json())));
-        out.collect(reply);
+        String json = ResponseBudget.fit(reply.json(), responseMaxBytes);
+        if (json != reply.json()) {
+            cut.inc();
+        }
+        if (reply.answersAQuery()) {
+            // The latest answer of a first ask wins: after the dedup TTL a new query may reuse the
+            // request id, and its answer must replace the old one (the digest keeps them apart).
+            String kept = ResponseBudget.fit(json, storedMaxBytes);
+            answered.update(new Stored(reply.digest(), reply.status(), deflate(kept)));
+        }
+        out.collect(reply.withJson(json));
     }
 
     @Override
     public void processElement2(QueryTask repeat, Context ctx, Collector<Reply> out) throws Exception {
         Stored first = answered.value();
-        if (first != null) {
+        // A stored answer of another digest belongs to an earlier query under this request id
+        // (the dedup state expired first): the repeat's own answer is still on its way.
+        if (first != null && first.digest().equals(repeat.digest())) {
             resent.inc();
-            out.collect(new Reply(ctx.getCurrentKey(), first.replyPartition(), first.status(), inflate(first.deflatedJson())));
+            // To the partition the repeat asks for: the client that retries is the one listening now.
+            out.collect(new Reply(repeat.tenant(), repeat.requestId(), first.digest(), repeat.replyPartition(),
+                    first.status(), inflate(first.deflatedJson())));
         }
     }
 

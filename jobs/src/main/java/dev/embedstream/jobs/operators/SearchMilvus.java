@@ -139,7 +139,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             }
         }
         long took = System.currentTimeMillis() - q.receivedAtMs();
-        return Replies.of(Response.ok(q.requestId(), hits, "miss", settings.modelName(), took), q.replyPartition());
+        return Replies.of(q, Response.ok(q.requestId(), hits, "miss", settings.modelName(), took));
     }
 
     @Override

@@ -1,10 +1,16 @@
 package dev.embedstream.jobs.types;
 
+import dev.embedstream.common.Hashing;
+import dev.embedstream.common.json.Json;
+
 /**
  * A validated query on its way through the job. The filter travels as canonical JSON;
  * {@code deadlineMs} is 0 and {@code replyPartition} -1 when absent; {@code receivedAtMs} is the
  * Kafka record timestamp, the start of the latency a client sees. {@code answerKey} is the
  * retrieval-cache key its answer is stored under, or null when it is not to be cached.
+ *
+ * <p>A query's identity is (tenant, request_id): {@link #key()} keys query dedup and the reply
+ * cache, and {@link #digest()} tells a repeat of the same query from a reuse of its request id.
  */
 public record QueryTask(
         String requestId,
@@ -17,6 +23,32 @@ public record QueryTask(
         long receivedAtMs,
         float[] vector,
         String answerKey) {
+
+    /**
+     * The search mode the digest covers. Queries have no {@code mode} field yet, so every query is
+     * dense; the digest names it already so that, once modes are parsed, a dense query keeps the
+     * digest it has today (state restored across that upgrade still matches its repeats).
+     */
+    public static final String DENSE = "dense";
+
+    /** {@code <tenant>:<request_id>}: unambiguous, since a tenant never contains ':'. */
+    public static String key(String tenant, String requestId) {
+        return tenant + ":" + requestId;
+    }
+
+    public String key() {
+        return key(tenant, requestId);
+    }
+
+    /**
+     * sha256 (hex) of what the query asks: mode, text, top_k and canonical filter JSON, written as
+     * one JSON object so no two queries share an encoding. Deadline and reply partition are left
+     * out: a client retrying with a new deadline asks the same query.
+     */
+    public String digest() {
+        return Hashing.sha256Hex("{\"mode\":" + Json.write(DENSE) + ",\"text\":" + Json.write(text)
+                + ",\"top_k\":" + topK + ",\"filter\":" + filterJson + "}");
+    }
 
     public boolean expiredAt(long nowMs) {
         return deadlineMs > 0 && nowMs > deadlineMs;
