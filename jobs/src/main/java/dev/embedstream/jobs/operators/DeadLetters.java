@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -113,10 +114,17 @@ public final class DeadLetters implements Serializable {
         return s;
     }
 
+    /** Every code a dead letter can carry (README "Message contract"). */
+    public static final List<String> CODES = List.of("empty_record", "invalid_utf8", "invalid_json", "not_an_object",
+            "missing_field", "wrong_type", "invalid_doc_id", "invalid_request_id", "unknown_op", "invalid_tenant",
+            "invalid_metadata", "metadata_too_large", "empty_text", "text_too_large", "invalid_top_k", "invalid_filter",
+            "invalid_deadline_ms", "invalid_reply_partition", "too_many_chunks", "milvus_rejected", "internal_error");
+
     /**
      * Dead letters per error code, so an operator sees which contract rule producers break
-     * (Prometheus: {@code ..._embedstream_code_deadLetters{code="invalid_json"}}). A code's counter
-     * is registered on its first dead letter; codes are a fixed vocabulary, so the series stay few.
+     * (Prometheus: {@code ..._embedstream_code_deadLetters{code="invalid_json"}}). Every known code
+     * is registered at zero from the start, so a panel shows 0 rather than "no data"; codes are a
+     * fixed vocabulary, so the series stay few.
      */
     public static final class CodeCounters {
 
@@ -126,10 +134,15 @@ public final class DeadLetters implements Serializable {
         /** {@code group} is the operator's {@code embedstream} metric group. */
         public CodeCounters(MetricGroup group) {
             this.group = group;
+            CODES.forEach(this::counter);
+        }
+
+        private Counter counter(String code) {
+            return byCode.computeIfAbsent(code, c -> group.addGroup("code", c).counter("deadLetters"));
         }
 
         public void inc(String code) {
-            byCode.computeIfAbsent(code, c -> group.addGroup("code", c).counter("deadLetters")).inc();
+            counter(code).inc();
         }
     }
 }
