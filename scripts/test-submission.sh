@@ -46,8 +46,16 @@ mkdir -p "$WORK/flink/lib"
 if [[ ${EMBEDSTREAM_SUBMISSION_JAR_IN_LIB:-1} != 0 ]]; then
   ln -f "$JAR" "$WORK/flink/lib/embedstream-job.jar" 2>/dev/null || cp "$JAR" "$WORK/flink/lib/embedstream-job.jar"
 fi
+# flink-conf/config.yaml turns the REST jar upload off (web.submit.enable: false); submit-job.sh
+# and savepoint.sh upload the jar, so this cluster OPTS IN, on its loopback-only REST endpoint.
+CLUSTER_CONF=(web.submit.enable=true)
+if [[ -f $WORK/flink/lib/embedstream-job.jar ]]; then
+  # Flink's own Prometheus reporter binds every interface; the job jar's binds 127.0.0.1.
+  CLUSTER_CONF+=(metrics.reporter.prom.factory.class=dev.embedstream.jobs.metrics.LoopbackPrometheusReporterFactory
+    metrics.reporter.prom.host=127.0.0.1)
+fi
 rest_port=$(stack_free_port 1)
-stack_start_flink "$ROOT/.local/flink" "$WORK/flink" "$rest_port"
+stack_start_flink "$ROOT/.local/flink" "$WORK/flink" "$rest_port" "${CLUSTER_CONF[@]}"
 export FLINK_REST="http://127.0.0.1:$rest_port"
 
 run="submission-$$"
@@ -83,6 +91,15 @@ started=$SECONDS
 job=$(scripts/submit-job.sh --parallelism 2 -- "${JOB_ARGS[@]}") || fail "scripts/submit-job.sh"
 pass "submitted job $job in $((SECONDS - started))s"
 tm_before=$(taskmanagers)
+if [[ -f $WORK/flink/lib/embedstream-job.jar ]]; then
+  for process in jobmanager taskmanager; do
+    addr=$(sed -n 's/.*Started the Prometheus HTTP server on \([0-9.:]*[0-9]\)\..*$/\1/p' "$WORK/flink/logs/$process.log" | tail -n 1)
+    [[ $addr == 127.0.0.1:* ]] || fail "the $process's Prometheus reporter did not start on 127.0.0.1 (got '${addr:-nothing}')"
+    metrics=$(curl -fsS --max-time 10 "http://$addr/metrics") || fail "no answer from http://$addr/metrics"
+    grep -q "^flink_$process" <<<"$metrics" || fail "no flink_$process metrics on http://$addr/metrics"
+  done
+  pass "the JobManager and TaskManager serve their metrics on 127.0.0.1"
+fi
 
 sed -n 1,3p scripts/sample/corpus.jsonl >"$WORK/first.jsonl"
 ingest "$WORK/first.jsonl"
