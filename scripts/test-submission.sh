@@ -91,14 +91,44 @@ started=$SECONDS
 job=$(scripts/submit-job.sh --parallelism 2 -- "${JOB_ARGS[@]}") || fail "scripts/submit-job.sh"
 pass "submitted job $job in $((SECONDS - started))s"
 tm_before=$(taskmanagers)
+# Every TCP socket the JobManager and TaskManager listen on must be on 127.0.0.1 (REST, RPC, blob
+# server, data port and, through the job jar's reporter, the metrics), and the metrics served there.
+listeners() {  # listeners PID...: "ADDRESS PORT" of each listening TCP socket of those processes
+  python3 - "$@" <<'PY'
+import ipaddress, os, re, sys
+for pid in sys.argv[1:]:
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            m = re.fullmatch(r"socket:\[(\d+)]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+        if m:
+            inodes.add(m.group(1))
+    for table in ("tcp", "tcp6"):
+        for line in open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]:
+            f = line.split()
+            if f[3] != "0A" or f[9] not in inodes:  # 0A: LISTEN
+                continue
+            host, port = f[1].split(":")
+            raw = b"".join(bytes.fromhex(host[i:i + 8])[::-1] for i in range(0, len(host), 8))
+            addr = ipaddress.ip_address(raw)
+            addr = getattr(addr, "ipv4_mapped", None) or addr
+            print(addr, int(port, 16))
+PY
+}
 if [[ -f $WORK/flink/lib/embedstream-job.jar ]]; then
+  sockets=$(listeners "$(cat "$WORK/flink/flink-jobmanager.pid")" "$(cat "$WORK/flink/flink-taskmanager.pid")") ||
+    fail "cannot list the cluster's sockets"
+  all_metrics=
+  while read -r addr port; do
+    [[ $addr == 127.0.0.1 || $addr == ::1 ]] || fail "the test cluster listens on $addr:$port, not on loopback: $(tr '\n' ',' <<<"$sockets")"
+    all_metrics+=$(curl -fsS --max-time 3 "http://127.0.0.1:$port/metrics" 2>/dev/null | grep '^flink_' || true)$'\n'
+  done <<<"$sockets"
   for process in jobmanager taskmanager; do
-    addr=$(sed -n 's/.*Started the Prometheus HTTP server on \([0-9.:]*[0-9]\)\..*$/\1/p' "$WORK/flink/logs/$process.log" | tail -n 1)
-    [[ $addr == 127.0.0.1:* ]] || fail "the $process's Prometheus reporter did not start on 127.0.0.1 (got '${addr:-nothing}')"
-    metrics=$(curl -fsS --max-time 10 "http://$addr/metrics") || fail "no answer from http://$addr/metrics"
-    grep -q "^flink_$process" <<<"$metrics" || fail "no flink_$process metrics on http://$addr/metrics"
+    grep -q "^flink_$process" <<<"$all_metrics" || fail "no flink_$process metrics on the cluster's loopback sockets: $(tr '\n' ',' <<<"$sockets")"
   done
-  pass "the JobManager and TaskManager serve their metrics on 127.0.0.1"
+  pass "the JobManager and TaskManager listen on loopback only and serve their metrics there ($(wc -l <<<"$sockets") sockets)"
 fi
 
 sed -n 1,3p scripts/sample/corpus.jsonl >"$WORK/first.jsonl"
