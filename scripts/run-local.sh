@@ -4,6 +4,10 @@
 #   Milvus Lite   :19530  data .local/milvus/data (kept between runs)
 #   Redis         :6379   reused when one already answers there; skipped when redis-server is missing
 #   the Flink job (LocalRunner, mini cluster): web UI :8081, Prometheus metrics :9249
+# Nothing listens on another address: Kafka's broker and controller listeners, Milvus Lite's
+# --host, Redis' --bind and every socket of the MiniCluster (REST, blob server, data port, and the
+# metrics through embedstream's LoopbackPrometheusReporterFactory, as Flink's own reporter binds
+# every interface) are 127.0.0.1; LocalRunnerListensOnLoopbackOnlyTest checks the MiniCluster's.
 # then ingests the sample corpus and runs the sample queries.
 set -euo pipefail
 

@@ -10,6 +10,8 @@ Usage: scripts/savepoint.sh --job JOB_ID [OPTIONS] [--] [JOB OPTIONS...]
 Stops the job with a savepoint (Kafka offsets, dedup state, the document lane, the reply cache),
 prints the savepoint location as the first line on stdout, then submits the job jar again from it
 with scripts/submit-job.sh and the given job options, and prints the new job id as the second line.
+The resubmission needs the cluster's jar upload API (web.submit.enable: true; checked before the
+job is stopped). Without it, use --no-resubmit and `flink run -s SAVEPOINT ...`.
 Give the job options again (all of them: they are not read back from the old job); change them,
 the jar or --parallelism to upgrade or rescale.
 
@@ -50,6 +52,10 @@ while (($#)); do
   esac
 done
 [[ $JOB =~ ^[0-9a-f]{32}$ ]] || { usage >&2; flink_die "--job JOB_ID (32 hex digits) is required"; }
+
+# The resubmission uploads the jar: on a cluster that refuses uploads, fail BEFORE stopping the
+# job, not after (with --no-resubmit, stop and resume with `flink run -s SAVEPOINT` instead).
+((RESUBMIT == 0)) || flink_require_jar_upload
 
 # drain=false: the sources stop where they are; the rest of the input is read after the resume.
 request=$(python3 -c 'import json, sys; b = {"drain": False, "formatType": "CANONICAL"}

@@ -12,6 +12,10 @@ options (every `--key value` of the README's configuration table, e.g. --kafka.b
 kafka:9092 --milvus.uri http://milvus:19530), waits until the job and all its tasks are RUNNING,
 removes the uploaded jar from the cluster and prints the job id on stdout.
 
+The cluster must serve the jar upload API: web.submit.enable: true. flink-conf/config.yaml ships
+it off; this script then stops before uploading and says what to use instead (`flink run`, which
+sends the job graph to POST /jobs, or application mode).
+
   --rest URL                Flink REST endpoint (default: $FLINK_REST or http://127.0.0.1:8081)
   --jar PATH                job jar (default: jobs/target/embedstream-job.jar; build it with
                             mvn -B -ntp -DskipTests package)
@@ -51,6 +55,8 @@ done
 [[ -f $JAR ]] || flink_die "$JAR not found (build it: mvn -B -ntp -DskipTests package)"
 [[ -z $PARALLELISM || $PARALLELISM =~ ^[1-9][0-9]*$ ]] || flink_die "--parallelism must be a positive integer"
 
+# A cluster on flink-conf/config.yaml refuses uploads: say so (and what to do) before sending the jar.
+flink_require_jar_upload
 flink_log "uploading $JAR ($(du -h "$JAR" | cut -f1)) to $FLINK_REST"
 upload=$(flink_upload_jar "$JAR") || flink_die "upload to $FLINK_REST failed"
 [[ $(json_get "$upload" 'd.get("status", "")') == success ]] || flink_die "upload refused: $upload"

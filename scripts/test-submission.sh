@@ -46,8 +46,16 @@ mkdir -p "$WORK/flink/lib"
 if [[ ${EMBEDSTREAM_SUBMISSION_JAR_IN_LIB:-1} != 0 ]]; then
   ln -f "$JAR" "$WORK/flink/lib/embedstream-job.jar" 2>/dev/null || cp "$JAR" "$WORK/flink/lib/embedstream-job.jar"
 fi
+# flink-conf/config.yaml turns the REST jar upload off (web.submit.enable: false); submit-job.sh
+# and savepoint.sh upload the jar, so this cluster OPTS IN, on its loopback-only REST endpoint.
+CLUSTER_CONF=(web.submit.enable=true)
+if [[ -f $WORK/flink/lib/embedstream-job.jar ]]; then
+  # Flink's own Prometheus reporter binds every interface; the job jar's binds 127.0.0.1.
+  CLUSTER_CONF+=(metrics.reporter.prom.factory.class=dev.embedstream.jobs.metrics.LoopbackPrometheusReporterFactory
+    metrics.reporter.prom.host=127.0.0.1)
+fi
 rest_port=$(stack_free_port 1)
-stack_start_flink "$ROOT/.local/flink" "$WORK/flink" "$rest_port"
+stack_start_flink "$ROOT/.local/flink" "$WORK/flink" "$rest_port" "${CLUSTER_CONF[@]}"
 export FLINK_REST="http://127.0.0.1:$rest_port"
 
 run="submission-$$"
@@ -83,6 +91,45 @@ started=$SECONDS
 job=$(scripts/submit-job.sh --parallelism 2 -- "${JOB_ARGS[@]}") || fail "scripts/submit-job.sh"
 pass "submitted job $job in $((SECONDS - started))s"
 tm_before=$(taskmanagers)
+# Every TCP socket the JobManager and TaskManager listen on must be on 127.0.0.1 (REST, RPC, blob
+# server, data port and, through the job jar's reporter, the metrics), and the metrics served there.
+listeners() {  # listeners PID...: "ADDRESS PORT" of each listening TCP socket of those processes
+  python3 - "$@" <<'PY'
+import ipaddress, os, re, sys
+for pid in sys.argv[1:]:
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            m = re.fullmatch(r"socket:\[(\d+)]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+        if m:
+            inodes.add(m.group(1))
+    for table in ("tcp", "tcp6"):
+        for line in open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]:
+            f = line.split()
+            if f[3] != "0A" or f[9] not in inodes:  # 0A: LISTEN
+                continue
+            host, port = f[1].split(":")
+            raw = b"".join(bytes.fromhex(host[i:i + 8])[::-1] for i in range(0, len(host), 8))
+            addr = ipaddress.ip_address(raw)
+            addr = getattr(addr, "ipv4_mapped", None) or addr
+            print(addr, int(port, 16))
+PY
+}
+if [[ -f $WORK/flink/lib/embedstream-job.jar ]]; then
+  sockets=$(listeners "$(cat "$WORK/flink/flink-jobmanager.pid")" "$(cat "$WORK/flink/flink-taskmanager.pid")") ||
+    fail "cannot list the cluster's sockets"
+  all_metrics=
+  while read -r addr port; do
+    [[ $addr == 127.0.0.1 || $addr == ::1 ]] || fail "the test cluster listens on $addr:$port, not on loopback: $(tr '\n' ',' <<<"$sockets")"
+    all_metrics+=$(curl -fsS --max-time 3 "http://127.0.0.1:$port/metrics" 2>/dev/null | grep '^flink_' || true)$'\n'
+  done <<<"$sockets"
+  for process in jobmanager taskmanager; do
+    grep -q "^flink_$process" <<<"$all_metrics" || fail "no flink_$process metrics on the cluster's loopback sockets: $(tr '\n' ',' <<<"$sockets")"
+  done
+  pass "the JobManager and TaskManager listen on loopback only and serve their metrics there ($(wc -l <<<"$sockets") sockets)"
+fi
 
 sed -n 1,3p scripts/sample/corpus.jsonl >"$WORK/first.jsonl"
 ingest "$WORK/first.jsonl"

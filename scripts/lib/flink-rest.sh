@@ -70,3 +70,19 @@ flink_await_job_running() {
   flink_log "job $job not running with all tasks after ${secs}s (last state: ${state:-unknown})"
   return 1
 }
+
+# flink_require_jar_upload: fail with what to do instead when the cluster does not serve the jar
+# upload API (web.submit.enable: false, flink-conf/config.yaml's default): GET /jars answers 404.
+flink_require_jar_upload() {
+  local code
+  code=$(curl -sS -o /dev/null --max-time 30 -w '%{http_code}' "${FLINK_REST%/}/jars") ||
+    flink_die "no answer from $FLINK_REST (is the JobManager's REST endpoint there?)"
+  [[ $code == 404 ]] || return 0
+  flink_die "the cluster at $FLINK_REST does not accept jar uploads through its REST API (GET /jars answered 404:
+  web.submit.enable is false, as flink-conf/config.yaml ships it). Either
+  - submit with the Flink CLI, which sends the job graph to POST /jobs and needs no upload API:
+      flink run --detached -m HOST:PORT [-s SAVEPOINT] [-p N] jobs/target/embedstream-job.jar <job options>
+  - or run the job in application mode (the jar in the image: docker/k8s/flinkdeployment.yaml),
+  - or opt in where only trusted clients reach the REST endpoint: start the cluster with
+      web.submit.enable: true   (config.yaml, or -D web.submit.enable=true)"
+}

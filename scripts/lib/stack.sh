@@ -45,8 +45,10 @@
 #                                         newer, and write the Flink runtime classpath to CLASSPATH_FILE
 #
 #   stack_install_flink HOME              Flink 2.2 session cluster jars into HOME/lib (via scripts/flink/pom.xml)
-#   stack_start_flink HOME DIR REST_PORT  JobManager + TaskManager JVMs on 127.0.0.1, flink-conf/config.yaml,
-#                                         REST on REST_PORT, classpath DIR/lib (HOME/lib + jars the caller adds)
+#   stack_start_flink HOME DIR REST_PORT [KEY=VALUE...]
+#                                         JobManager + TaskManager JVMs on 127.0.0.1, flink-conf/config.yaml,
+#                                         REST on REST_PORT, classpath DIR/lib (HOME/lib + jars the caller adds),
+#                                         each KEY=VALUE a configuration override (-D) of both JVMs
 #
 # Tunables (environment): STACK_STOP_TIMEOUT (15), STACK_KAFKA_START_TIMEOUT (90),
 #   STACK_MILVUS_START_TIMEOUT (60), STACK_FLINK_START_TIMEOUT (120), STACK_MILVUS_PIP ("milvus-lite==3.2.2 pymilvus==3.0.2").
@@ -499,9 +501,14 @@ _stack_flink_ready() {
 # one TaskManager in separate JVMs started like bin/jobmanager.sh and bin/taskmanager.sh do. Its
 # configuration is flink-conf/config.yaml with addresses, ports and directories overridden for
 # this machine (DIR/checkpoints, DIR/savepoints); its classpath is DIR/lib: HOME/lib linked in,
-# plus whatever the caller put there before (the job jar, see README "Submitting").
+# plus whatever the caller put there before (the job jar, see README "Submitting"). Every
+# KEY=VALUE after REST_PORT overrides the configuration of both JVMs (e.g. web.submit.enable=true).
+# Bound to 127.0.0.1: RPC, blob server, data port and REST. Flink's own Prometheus reporter serves
+# on every interface (it has no host option): a caller with the job jar in DIR/lib passes
+# metrics.reporter.prom.factory.class=dev.embedstream.jobs.metrics.LoopbackPrometheusReporterFactory.
 stack_start_flink() {
-  local home=$1 dir=$2 port=$3 jm_params tm_params rpc jm_prom tm_prom
+  local home=$1 dir=$2 port=$3 jm_params tm_params rpc jm_prom tm_prom kv
+  shift 3
   home=$(_stack_abs "$home") && dir=$(_stack_abs "$dir") || return 1
   [[ -f $home/lib/.complete ]] || { stack_err "no Flink jars in $home/lib (stack_install_flink $home)"; return 1; }
   if stack_port_open "$port"; then
@@ -532,6 +539,10 @@ LOG
     -D "io.tmp.dirs=$dir/tmp" -D "web.tmpdir=$dir/tmp"
     -D "execution.checkpointing.dir=file://$dir/checkpoints"
     -D "execution.checkpointing.savepoint-dir=file://$dir/savepoints")
+  for kv in "$@"; do
+    [[ $kv == ?*=* ]] || { stack_err "stack_start_flink: '$kv' is not KEY=VALUE"; return 1; }
+    dyn+=(-D "$kv")
+  done
   jm_params=$(_stack_flink_resource_params JM "$dir" "${dyn[@]}") || return 1
   tm_params=$(_stack_flink_resource_params TM "$dir" "${dyn[@]}") || return 1
   stack_log "starting a Flink JobManager (REST http://127.0.0.1:$port) and TaskManager (logs in $dir/logs)"
