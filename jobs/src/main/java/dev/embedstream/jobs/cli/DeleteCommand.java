@@ -26,7 +26,7 @@ final class DeleteCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ObjectNode event = Json.mapper().createObjectNode().put("doc_id", docId).put("op", "delete").put("tenant", tenant);
         try (DocumentPublisher publisher = new DocumentPublisher(cli.kafkaProps())) {
-            publisher.send(cli.documentsTopic, docId, event.toString()).get();
+            publisher.send(cli.documentsTopic, tenant + ":" + docId, event.toString()).get();
         }
         System.out.printf("delete of %s published to %s%n", docId, cli.documentsTopic);
         return 0;
