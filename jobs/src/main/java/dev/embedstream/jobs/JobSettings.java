@@ -9,10 +9,13 @@ import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.embed.Pooling;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.validation.DocumentLimits;
+import dev.embedstream.jobs.io.KafkaIO;
 import dev.embedstream.jobs.operators.DeadLetters;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.flink.configuration.ReadableConfig;
 
 /**
@@ -61,7 +64,10 @@ public record JobSettings(
         int documentsNice,
         DocumentLimits documentLimits,
         int chunkMaxPerDocument,
-        int dlqMaxPayloadBytes)
+        int dlqMaxPayloadBytes,
+        String kafkaBootstrap,
+        String dlqTopic,
+        Map<String, String> kafkaProperties)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -110,9 +116,26 @@ public record JobSettings(
                 new DocumentLimits(c.get(LIMITS_MAX_TEXT_BYTES), c.get(LIMITS_MAX_METADATA_BYTES),
                         c.get(LIMITS_MAX_METADATA_KEYS), c.get(LIMITS_MAX_METADATA_VALUE_BYTES)),
                 c.get(CHUNK_MAX_PER_DOCUMENT),
-                c.get(DLQ_MAX_PAYLOAD_BYTES));
+                c.get(DLQ_MAX_PAYLOAD_BYTES),
+                c.get(KAFKA_BOOTSTRAP),
+                c.get(TOPIC_DLQ),
+                kafkaProperties(c));
         s.validate();
         return s;
+    }
+
+    /**
+     * The {@code kafka.properties.*} options without their prefix: what every Kafka client of the
+     * job gets (security settings, say), also the producers that operators build themselves.
+     */
+    static Map<String, String> kafkaProperties(ReadableConfig c) {
+        Map<String, String> props = new TreeMap<>();
+        c.toMap().forEach((k, v) -> {
+            if (k.startsWith(KafkaIO.PASSTHROUGH_PREFIX)) {
+                props.put(k.substring(KafkaIO.PASSTHROUGH_PREFIX.length()), v);
+            }
+        });
+        return Map.copyOf(props);
     }
 
     /** A connection to the configured Redis, built in an operator's {@code open()}. */
