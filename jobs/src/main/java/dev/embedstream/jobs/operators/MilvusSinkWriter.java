@@ -233,6 +233,9 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
                     result.complete();
                 } catch (Exception e) {
                     result.completeExceptionally(e);
+                } catch (Throwable t) { // an Error must fail the job too, not leave the request in flight
+                    result.completeExceptionally(new RuntimeException(t));
+                    throw t;
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -293,10 +296,11 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
             }
         }
         upserts.removeIf(d -> d.refusal != null);
+        // Without a collection there is nothing to delete.
         if (prepareCollection(vectorDimension, deadline)) {
             isolating("delete", deletes, deadline, ds -> byTenant(ds, (tenant, ids) -> client.deleteChunks(tenant, ids, 0)));
-            documentsDeleted.inc(deletes.stream().filter(d -> d.refusal == null).count());
         }
+        documentsDeleted.inc(deletes.stream().filter(d -> d.refusal == null).count());
         upserts.removeIf(d -> d.refusal != null);
         isolating("upsert", upserts, deadline, ds -> {
             List<ChunkRow> rows = new ArrayList<>();
