@@ -9,11 +9,14 @@ import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.embed.Pooling;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.validation.DocumentLimits;
+import dev.embedstream.jobs.io.KafkaIO;
 import dev.embedstream.jobs.operators.DeadLetters;
 import dev.embedstream.common.model.ResponseBudget;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.flink.configuration.ReadableConfig;
 
 /**
@@ -65,7 +68,10 @@ public record JobSettings(
         int dlqMaxPayloadBytes,
         long batchMaxBufferedBytes,
         long responseMaxBytes,
-        long replyMaxBytes)
+        long replyMaxBytes,
+        String kafkaBootstrap,
+        String dlqTopic,
+        Map<String, String> kafkaProperties)
         implements Serializable {
 
     public static JobSettings from(ReadableConfig c) {
@@ -117,9 +123,26 @@ public record JobSettings(
                 c.get(DLQ_MAX_PAYLOAD_BYTES),
                 c.get(BATCH_MAX_BUFFERED_BYTES).getBytes(),
                 c.get(RESPONSE_MAX_BYTES).getBytes(),
-                c.get(DEDUP_REPLY_MAX_BYTES).getBytes());
+                c.get(DEDUP_REPLY_MAX_BYTES).getBytes(),
+                c.get(KAFKA_BOOTSTRAP),
+                c.get(TOPIC_DLQ),
+                kafkaProperties(c));
         s.validate();
         return s;
+    }
+
+    /**
+     * The {@code kafka.properties.*} options without their prefix: what every Kafka client of the
+     * job gets (security settings, say), also the producers that operators build themselves.
+     */
+    static Map<String, String> kafkaProperties(ReadableConfig c) {
+        Map<String, String> props = new TreeMap<>();
+        c.toMap().forEach((k, v) -> {
+            if (k.startsWith(KafkaIO.PASSTHROUGH_PREFIX)) {
+                props.put(k.substring(KafkaIO.PASSTHROUGH_PREFIX.length()), v);
+            }
+        });
+        return Map.copyOf(props);
     }
 
     /** A connection to the configured Redis, built in an operator's {@code open()}. */

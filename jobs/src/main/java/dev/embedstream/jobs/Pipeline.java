@@ -78,7 +78,7 @@ public final class Pipeline {
         SingleOutputStreamOperator<ChunkTask> embedded = chunks
                 .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings, embedder))
                 .uid("embed-documents").setMaxParallelism(maxParallelism);
-        embedded.sinkTo(new MilvusSink(settings)).name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
+        embedded.sinkTo(MilvusSink.builder().withOptions(settings).build()).name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
 
         // Queries embed in their own task: a document backlog, or Milvus writes stalled by an
         // outage, must never hold a query back.

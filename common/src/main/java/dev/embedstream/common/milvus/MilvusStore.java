@@ -12,8 +12,10 @@ import io.milvus.v2.common.DataType;
 import io.milvus.v2.common.IndexParam;
 import io.milvus.v2.service.collection.request.AddFieldReq;
 import io.milvus.v2.service.collection.request.CreateCollectionReq;
+import io.milvus.v2.service.collection.request.DescribeCollectionReq;
 import io.milvus.v2.service.collection.request.HasCollectionReq;
 import io.milvus.v2.service.collection.request.LoadCollectionReq;
+import io.milvus.v2.service.collection.response.DescribeCollectionResp;
 import io.milvus.v2.service.utility.request.FlushReq;
 import io.milvus.v2.service.vector.request.DeleteReq;
 import io.milvus.v2.service.vector.request.QueryReq;
@@ -27,6 +29,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.StringJoiner;
 
 /**
@@ -44,6 +47,13 @@ public final class MilvusStore implements AutoCloseable {
     public static final int MAX_TEXT_LENGTH = 65535;
     /** Hits are one per document, so fetch more chunks than asked and keep each document's best. */
     static final int CHUNK_OVERSAMPLE = 4;
+    /**
+     * The collection property that names the id scheme of its rows ({@link ChunkRow#ID_SCHEME}).
+     * A property, not the description: Milvus Lite 3.2 drops descriptions but keeps properties.
+     */
+    public static final String ID_SCHEME_PROPERTY = "embedstream.id_scheme";
+    /** What an unstamped collection holds: rows of the versions before ids named the tenant. */
+    public static final String UNSTAMPED_ID_SCHEME = "doc-index-v1 (unstamped: chunk_id = <doc_id>#<index>)";
 
     private static final List<String> HIT_FIELDS = List.of("doc_id", "chunk_index", "text", "metadata");
 
@@ -67,7 +77,50 @@ public final class MilvusStore implements AutoCloseable {
         return settings.collection();
     }
 
-    /** Creates the collection with its index if it is missing, and loads it. */
+    /** What an existing collection says about itself: the id scheme of its rows and its vector dimension. */
+    public record CollectionFacts(String collection, String idScheme, int dimension) {
+
+        public boolean currentIdScheme() {
+            return ChunkRow.ID_SCHEME.equals(idScheme);
+        }
+
+        /** Why this version cannot write into the collection, and how to migrate. */
+        public String idSchemeRefusal() {
+            return "Milvus collection '" + collection + "' holds rows of id scheme '" + idScheme + "', but this version"
+                    + " writes chunk ids of scheme '" + ChunkRow.ID_SCHEME + "' (<tenant>:<doc_id>#<index>); writing into it"
+                    + " would duplicate every chunk instead of replacing it. To migrate: set milvus.collection to a new"
+                    + " name and replay the documents topic from the earliest offset (it is compacted: start the job"
+                    + " without its savepoint and with a new kafka.group-id), then drop the old collection.";
+        }
+    }
+
+    /** The collection's id scheme and dimension, or empty when it does not exist (yet). */
+    public Optional<CollectionFacts> describe() {
+        String name = settings.collection();
+        if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
+            return Optional.empty();
+        }
+        DescribeCollectionResp d = client.describeCollection(DescribeCollectionReq.builder().collectionName(name).build());
+        Map<String, String> props = d.getProperties() == null ? Map.of() : d.getProperties();
+        var vector = d.getCollectionSchema().getField("vector");
+        return Optional.of(new CollectionFacts(name, props.getOrDefault(ID_SCHEME_PROPERTY, UNSTAMPED_ID_SCHEME),
+                vector == null || vector.getDimension() == null ? 0 : vector.getDimension()));
+    }
+
+    /**
+     * Throws {@link IllegalStateException} with the migration steps when the collection exists and
+     * holds rows of another id scheme; a missing collection is fine (it will be created stamped).
+     */
+    public void requireCurrentIdScheme() {
+        describe().filter(f -> !f.currentIdScheme()).ifPresent(f -> {
+            throw new IllegalStateException(f.idSchemeRefusal());
+        });
+    }
+
+    /**
+     * Creates the collection, stamped with {@link ChunkRow#ID_SCHEME}, with its index if it is
+     * missing, and loads it. Sink subtasks race to create it: losing the race is fine.
+     */
     public void ensureCollection(int dimension) {
         String name = settings.collection();
         if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
@@ -88,8 +141,15 @@ public final class MilvusStore implements AutoCloseable {
                     .dimension(dimension).build());
             IndexParam index = IndexParam.builder().fieldName("vector")
                     .indexType(IndexParam.IndexType.AUTOINDEX).metricType(IndexParam.MetricType.COSINE).build();
-            client.createCollection(CreateCollectionReq.builder().collectionName(name).collectionSchema(schema)
-                    .indexParams(List.of(index)).consistencyLevel(ConsistencyLevel.STRONG).build());
+            try {
+                client.createCollection(CreateCollectionReq.builder().collectionName(name).collectionSchema(schema)
+                        .indexParams(List.of(index)).consistencyLevel(ConsistencyLevel.STRONG)
+                        .properties(Map.of(ID_SCHEME_PROPERTY, ChunkRow.ID_SCHEME)).build());
+            } catch (RuntimeException e) {
+                if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
+                    throw e;
+                } // another subtask created it first
+            }
         }
         client.loadCollection(LoadCollectionReq.builder().collectionName(name).build());
     }

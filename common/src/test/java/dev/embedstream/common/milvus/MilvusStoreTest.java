@@ -1,8 +1,15 @@
 package dev.embedstream.common.milvus;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.embedstream.common.testing.TestServers;
+import io.milvus.v2.client.ConnectConfig;
+import io.milvus.v2.client.MilvusClientV2;
+import io.milvus.v2.common.DataType;
+import io.milvus.v2.common.IndexParam;
+import io.milvus.v2.service.collection.request.AddFieldReq;
+import io.milvus.v2.service.collection.request.CreateCollectionReq;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -62,5 +69,44 @@ class MilvusStoreTest {
                 .extracting(r -> ((Number) r.get("chunk_index")).intValue()).containsExactly(0);
         store.deleteChunks("t", List.of("s"), 0);
         assertThat(store.count("doc_id == \"s\"")).isZero();
+    }
+
+    @Test
+    void aCollectionThisVersionCreatesIsStampedWithItsIdScheme() {
+        assertThat(store.describe()).hasValueSatisfying(f -> {
+            assertThat(f.idScheme()).isEqualTo(ChunkRow.ID_SCHEME);
+            assertThat(f.dimension()).isEqualTo(4);
+        });
+        store.requireCurrentIdScheme();
+    }
+
+    @Test
+    void anUnstampedCollectionIsRefusedWithTheWayToMigrate() {
+        String name = "store_old_" + UUID.randomUUID().toString().replace("-", "");
+        MilvusClientV2 raw = new MilvusClientV2(ConnectConfig.builder().uri(TestServers.milvusUri()).build());
+        try {
+            CreateCollectionReq.CollectionSchema schema = raw.createSchema();
+            schema.addField(AddFieldReq.builder().fieldName("chunk_id").dataType(DataType.VarChar).maxLength(600)
+                    .isPrimaryKey(true).autoID(false).build());
+            schema.addField(AddFieldReq.builder().fieldName("vector").dataType(DataType.FloatVector).dimension(4).build());
+            raw.createCollection(CreateCollectionReq.builder().collectionName(name).collectionSchema(schema)
+                    .indexParams(List.of(IndexParam.builder().fieldName("vector").indexType(IndexParam.IndexType.AUTOINDEX)
+                            .metricType(IndexParam.MetricType.COSINE).build())).build());
+        } finally {
+            try {
+                raw.close(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        try (MilvusStore old = new MilvusStore(new MilvusSettings(TestServers.milvusUri(), null, name, 10_000, 10_000))) {
+            assertThat(old.describe()).hasValueSatisfying(f -> assertThat(f.currentIdScheme()).isFalse());
+            assertThatThrownBy(old::requireCurrentIdScheme).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("'" + name + "'")
+                    .hasMessageContaining(MilvusStore.UNSTAMPED_ID_SCHEME)
+                    .hasMessageContaining(ChunkRow.ID_SCHEME)
+                    .hasMessageContaining("set milvus.collection to a new name and replay the documents topic from the"
+                            + " earliest offset");
+        }
     }
 }

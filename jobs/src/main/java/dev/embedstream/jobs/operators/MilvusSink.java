@@ -2,21 +2,160 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.ChunkTask;
-import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.sink2.SinkWriter;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.connector.base.sink.AsyncSinkBase;
+import org.apache.flink.connector.base.sink.AsyncSinkBaseBuilder;
+import org.apache.flink.connector.base.sink.writer.BufferedRequestState;
+import org.apache.flink.connector.base.sink.writer.ElementConverter;
+import org.apache.flink.connector.base.sink.writer.config.AsyncSinkWriterConfiguration;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
 
-/** Writes embedded chunks and document deletes to the Milvus collection. */
-public class MilvusSink implements Sink<ChunkTask> {
+/**
+ * Writes embedded chunks and document deletes to the Milvus collection (see {@link MilvusSinkWriter}).
+ * Built with {@link #builder()}; {@link Builder#withOptions(JobSettings)} applies the job's
+ * {@code milvus.write.*} options.
+ */
+public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> {
+
+    public static final int DEFAULT_MAX_BATCH_ROWS = 256;
+    public static final long DEFAULT_MAX_BATCH_BYTES = 8L << 20;
+    public static final long DEFAULT_FLUSH_INTERVAL_MS = 200;
+    /** The buffer holds this many batches before {@code write} waits (back-pressure). */
+    public static final int DEFAULT_BUFFERED_BATCHES = 4;
+    /**
+     * One request at a time: a document's deletes and upserts must reach Milvus in arrival order,
+     * and two batches in flight could overtake each other.
+     */
+    public static final int MAX_IN_FLIGHT_REQUESTS = 1;
+    /** How long a batch retries transient failures (Milvus down) before the job fails. */
+    public static final Duration DEFAULT_MAX_RETRY_TIME = Duration.ofSeconds(60);
+    /**
+     * A request still running after this fails the job. Far above the retry time: it is a guard
+     * against a hung client, never the normal end of a request (and a timed-out request is never
+     * re-queued behind the writer's back, which could reorder a document's changes).
+     */
+    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofMinutes(10);
 
     private final JobSettings settings;
+    private final MilvusSinkClient.Factory clientFactory;
+    private final long maxRetryMs;
 
-    public MilvusSink(JobSettings settings) {
+    private MilvusSink(JobSettings settings, MilvusSinkClient.Factory clientFactory, int maxBatchSize,
+            int maxBufferedRequests, long maxBatchBytes, long flushIntervalMs, long maxRetryMs, long requestTimeoutMs) {
+        super(converter(), maxBatchSize, MAX_IN_FLIGHT_REQUESTS, maxBufferedRequests, maxBatchBytes, flushIntervalMs,
+                maxBatchBytes, requestTimeoutMs, true);
         this.settings = settings;
+        this.clientFactory = clientFactory;
+        this.maxRetryMs = maxRetryMs;
+    }
+
+    private static ElementConverter<ChunkTask, MilvusSinkEntry> converter() {
+        return (task, context) -> MilvusSinkEntry.of(task);
+    }
+
+    public static Builder builder() {
+        return new Builder();
     }
 
     @Override
-    public SinkWriter<ChunkTask> createWriter(WriterInitContext context) {
-        return new MilvusSinkWriter(settings, context);
+    public StatefulSinkWriter<ChunkTask, BufferedRequestState<MilvusSinkEntry>> createWriter(WriterInitContext context) {
+        return restoreWriter(context, List.of());
+    }
+
+    @Override
+    public StatefulSinkWriter<ChunkTask, BufferedRequestState<MilvusSinkEntry>> restoreWriter(
+            WriterInitContext context, Collection<BufferedRequestState<MilvusSinkEntry>> recoveredState) {
+        AsyncSinkWriterConfiguration config = AsyncSinkWriterConfiguration.builder()
+                .setMaxBatchSize(getMaxBatchSize())
+                .setMaxBatchSizeInBytes(getMaxBatchSizeInBytes())
+                .setMaxInFlightRequests(getMaxInFlightRequests())
+                .setMaxBufferedRequests(getMaxBufferedRequests())
+                .setMaxTimeInBufferMS(getMaxTimeInBufferMS())
+                .setMaxRecordSizeInBytes(getMaxRecordSizeInBytes())
+                .setRequestTimeoutMS(getRequestTimeoutMS())
+                .setFailOnTimeout(getFailOnTimeout())
+                .build();
+        return new MilvusSinkWriter(getElementConverter(), context, config, recoveredState, settings, clientFactory,
+                maxRetryMs);
+    }
+
+    @Override
+    public SimpleVersionedSerializer<BufferedRequestState<MilvusSinkEntry>> getWriterStateSerializer() {
+        return new MilvusSinkStateSerializer();
+    }
+
+    /** Builds a {@link MilvusSink}; {@link #build()} checks every value. */
+    public static final class Builder extends AsyncSinkBaseBuilder<ChunkTask, MilvusSinkEntry, Builder> {
+
+        private JobSettings settings;
+        private MilvusSinkClient.Factory clientFactory = MilvusSinkClient::milvus;
+        private Duration maxRetryTime = DEFAULT_MAX_RETRY_TIME;
+        private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+
+        private Builder() {}
+
+        /** Where to write (Milvus, Redis for epochs, Kafka for dead letters), without the batch options. */
+        public Builder setSettings(JobSettings settings) {
+            this.settings = settings;
+            return this;
+        }
+
+        /** The settings and the job's {@code milvus.write.max-batch-rows/-bytes} and {@code flush-interval}. */
+        public Builder withOptions(JobSettings settings) {
+            return setSettings(settings)
+                    .setMaxBatchSize(settings.writeBatchRows())
+                    .setMaxBatchSizeInBytes(settings.writeBatchBytes())
+                    .setMaxTimeInBufferMS(settings.writeFlushIntervalMs());
+        }
+
+        /** The Milvus client the writer builds when it starts (tests inject one that refuses rows). */
+        public Builder setClientFactory(MilvusSinkClient.Factory clientFactory) {
+            this.clientFactory = clientFactory;
+            return this;
+        }
+
+        public Builder setMaxRetryTime(Duration maxRetryTime) {
+            this.maxRetryTime = maxRetryTime;
+            return this;
+        }
+
+        public Builder setRequestTimeout(Duration requestTimeout) {
+            this.requestTimeout = requestTimeout;
+            return this;
+        }
+
+        @Override
+        public MilvusSink build() {
+            require(settings != null, "the Milvus sink needs the job settings");
+            require(clientFactory != null, "the Milvus sink needs a client factory");
+            int rows = getMaxBatchSize() == null ? DEFAULT_MAX_BATCH_ROWS : getMaxBatchSize();
+            long bytes = getMaxBatchSizeInBytes() == null ? DEFAULT_MAX_BATCH_BYTES : getMaxBatchSizeInBytes();
+            long interval = getMaxTimeInBufferMS() == null ? DEFAULT_FLUSH_INTERVAL_MS : getMaxTimeInBufferMS();
+            int buffered = getMaxBufferedRequests() == null ? rows * DEFAULT_BUFFERED_BATCHES : getMaxBufferedRequests();
+            require(rows >= 1, "milvus.write.max-batch-rows must be >= 1");
+            require(bytes >= 1024, "milvus.write.max-batch-bytes must be >= 1kb");
+            require(interval >= 1, "milvus.write.flush-interval must be positive");
+            require(buffered > rows, "the sink must buffer more entries than one batch holds");
+            require(getMaxInFlightRequests() == null || getMaxInFlightRequests() == MAX_IN_FLIGHT_REQUESTS,
+                    "the Milvus sink keeps one request in flight (a document's changes apply in arrival order)");
+            require(getMaxRecordSizeInBytes() == null,
+                    "an entry is never too large for the Milvus sink: it counts at most one batch's bytes");
+            require(maxRetryTime != null && !maxRetryTime.isNegative() && !maxRetryTime.isZero(),
+                    "the retry time must be positive");
+            require(requestTimeout != null && requestTimeout.compareTo(maxRetryTime.multipliedBy(2)) >= 0,
+                    "the request timeout must be at least twice the retry time");
+            return new MilvusSink(settings, clientFactory, rows, buffered, bytes, interval, maxRetryTime.toMillis(),
+                    requestTimeout.toMillis());
+        }
+
+        private static void require(boolean ok, String message) {
+            if (!ok) {
+                throw new IllegalArgumentException(message);
+            }
+        }
     }
 }

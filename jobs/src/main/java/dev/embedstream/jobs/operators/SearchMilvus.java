@@ -118,6 +118,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                     Math.min(m.connectTimeoutMs(), settings.searchTimeoutMs())));
         }
         if (!collectionReady) {
+            // An earlier version's collection would answer with rows of the old id scheme: refuse
+            // (the answer is search_failed with the migration message; the sink stops the job).
+            store.requireCurrentIdScheme();
             // Before the first document there is no collection; create it so the answer is "no hits".
             store.ensureCollection(dimension);
             collectionReady = true;

@@ -1,0 +1,36 @@
+package dev.embedstream.jobs;
+
+import dev.embedstream.common.milvus.ChunkRow;
+import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.testing.TestServers;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A chunk collection created by hand with pymilvus (an independent client), stamped with this
+ * version's id scheme but with {@code doc_id} limited to 32 characters: Milvus itself then refuses
+ * any row of a document whose doc_id is longer, the real rejection the poison test needs.
+ */
+final class PoisonCollection {
+
+    /** Valid for embedstream (up to 512 bytes), too long for this collection's doc_id field. */
+    static final String REFUSED_DOC_ID = "refused-by-milvus-" + "x".repeat(40);
+
+    private PoisonCollection() {}
+
+    static void create(String collection) throws Exception {
+        String python = System.getenv().getOrDefault("EMBEDSTREAM_TEST_MILVUS_VENV", "") + "/bin/python";
+        Path script = Path.of("src", "test", "resources", "precreate_collection.py");
+        Process p = new ProcessBuilder(python, script.toString(), TestServers.milvusUri(), collection, "384",
+                MilvusStore.ID_SCHEME_PROPERTY, ChunkRow.ID_SCHEME).redirectErrorStream(true).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("pymilvus did not create " + collection + " within 60 s");
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException("pymilvus could not create " + collection + ": " + out);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+"""Creates a chunk collection the way an operator might by hand, with pymilvus: embedstream's
+schema and id-scheme stamp, but doc_id limited to 32 characters, so that Milvus itself refuses
+a row with a longer doc_id (what PoisonRecordsTest needs: a write Milvus rejects).
+
+usage: python precreate_collection.py URI COLLECTION DIMENSION ID_SCHEME_PROPERTY ID_SCHEME
+"""
+import sys
+
+from pymilvus import DataType, MilvusClient
+
+uri, name, dim, prop, scheme = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+client = MilvusClient(uri)
+schema = client.create_schema(auto_id=False)
+schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=600)
+schema.add_field("doc_id", DataType.VARCHAR, max_length=32)
+schema.add_field("tenant", DataType.VARCHAR, max_length=64, is_partition_key=True)
+schema.add_field("chunk_index", DataType.INT32)
+schema.add_field("text", DataType.VARCHAR, max_length=65535)
+schema.add_field("content_hash", DataType.VARCHAR, max_length=64)
+schema.add_field("metadata", DataType.JSON)
+schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+index = client.prepare_index_params()
+index.add_index(field_name="vector", index_type="AUTOINDEX", metric_type="COSINE")
+client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong",
+                         properties={prop: scheme})
+print(client.describe_collection(name).get("properties"))
