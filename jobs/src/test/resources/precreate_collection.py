@@ -1,5 +1,5 @@
 """Creates a chunk collection the way an operator might by hand, with pymilvus: embedstream's
-schema and id-scheme stamp, but doc_id limited to 32 characters, so that Milvus itself refuses
+schema and id-scheme stamp, but doc_id limited to 64 characters (the sample corpus uses up to 61), so that Milvus itself refuses
 a row with a longer doc_id (what PoisonRecordsTest needs: a write Milvus rejects).
 
 usage: python precreate_collection.py URI COLLECTION DIMENSION ID_SCHEME_PROPERTY ID_SCHEME
@@ -12,7 +12,7 @@ uri, name, dim, prop, scheme = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.a
 client = MilvusClient(uri)
 schema = client.create_schema(auto_id=False)
 schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=600)
-schema.add_field("doc_id", DataType.VARCHAR, max_length=32)
+schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
 schema.add_field("tenant", DataType.VARCHAR, max_length=64, is_partition_key=True)
 schema.add_field("chunk_index", DataType.INT32)
 schema.add_field("text", DataType.VARCHAR, max_length=65535)

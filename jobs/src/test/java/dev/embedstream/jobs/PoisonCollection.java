@@ -9,13 +9,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A chunk collection created by hand with pymilvus (an independent client), stamped with this
- * version's id scheme but with {@code doc_id} limited to 32 characters: Milvus itself then refuses
+ * version's id scheme but with {@code doc_id} limited to 64 characters: Milvus itself then refuses
  * any row of a document whose doc_id is longer, the real rejection the poison test needs.
  */
 final class PoisonCollection {
 
     /** Valid for embedstream (up to 512 bytes), too long for this collection's doc_id field. */
-    static final String REFUSED_DOC_ID = "refused-by-milvus-" + "x".repeat(40);
+    static final String REFUSED_DOC_ID = "refused-by-milvus-" + "x".repeat(80);
 
     private PoisonCollection() {}
 

@@ -238,10 +238,17 @@ class PoisonRecordsTest {
         return r.body();
     }
 
+    /** The JobManager's metric store fills on demand: the first requests may find it empty. */
     private static long numRestarts(URI rest, JobClient job) throws Exception {
-        JsonNode metrics = Json.parse(get(rest, "/jobs/" + job.getJobID() + "/metrics?get=numRestarts"));
-        assertThat(metrics).as("numRestarts metric").hasSize(1);
-        return metrics.get(0).get("value").asLong();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            JsonNode metrics = Json.parse(get(rest, "/jobs/" + job.getJobID() + "/metrics?get=numRestarts"));
+            if (metrics.size() == 1) {
+                return metrics.get(0).get("value").asLong();
+            }
+            assertThat(System.nanoTime()).as("numRestarts metric within 30 s").isLessThan(deadline);
+            Thread.sleep(500);
+        }
     }
 
     private static List<String> exceptionHistory(URI rest, JobClient job) throws Exception {
