@@ -175,6 +175,11 @@ public record JobSettings(
         return "JobSettings[milvus=" + milvus + ", model=" + modelName + ", redis=" + (redisUri == null ? "off" : "on") + "]";
     }
 
+    /** Kafka's default {@code max.request.size}. */
+    static final long KAFKA_MAX_REQUEST = 1024 * 1024;
+    /** Key, headers and record batch framing on top of a value. */
+    static final long RECORD_OVERHEAD = 8 * 1024;
+
     private void validate() {
         require(batchMaxSize >= 1, "batch.max-size must be >= 1");
         require(documentsNice >= 0 && documentsNice <= 19, "batch.documents.nice must be in [0, 19]");
@@ -190,6 +195,12 @@ public record JobSettings(
         require(chunkMaxPerDocument >= 1, "chunk.max-per-document must be >= 1");
         require(dlqMaxPayloadBytes >= 1024 && dlqMaxPayloadBytes <= 512 * 1024,
                 "dlq.max-payload-bytes must be in [1 KiB, 512 KiB] (a dead letter must fit Kafka's 1 MiB record limit)");
+        // What the job writes must fit what its producers accept, or one record would fail the job.
+        long maxRequest = Long.parseLong(kafkaProperties.getOrDefault("max.request.size", String.valueOf(KAFKA_MAX_REQUEST)));
+        require(responseMaxBytes + RECORD_OVERHEAD <= maxRequest, "response.max-bytes must leave room in the producer's "
+                + "max.request.size (" + maxRequest + " bytes): lower it or raise kafka.properties.max.request.size");
+        require(deadLetters().maxRecordBytes() + RECORD_OVERHEAD <= maxRequest, "dlq.max-payload-bytes must leave room "
+                + "in the producer's max.request.size (" + maxRequest + " bytes): lower it or raise kafka.properties.max.request.size");
         require(semanticThreshold > 0 && semanticThreshold <= 1, "cache.semantic.threshold must be in (0, 1]");
         require(responseMaxBytes >= ResponseBudget.MIN_BYTES && responseMaxBytes <= ResponseBudget.MAX_BYTES,
                 "response.max-bytes must be in [4kb, 900kb] (under Kafka's 1 MiB max.request.size)");

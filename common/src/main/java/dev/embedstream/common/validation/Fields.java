@@ -76,7 +76,25 @@ final class Fields {
             throw new InvalidInputException(
                     "wrong_type", "field '" + field + "' must be a string, got " + typeOf(n));
         }
-        return n.textValue();
+        return unicode(n.textValue(), field);
+    }
+
+    /**
+     * A JSON string may spell an unpaired surrogate as an escape ({@code "\ud800"}) inside valid
+     * UTF-8: such a string has no UTF-8 form, so the tokenizer, Milvus and Kafka would each
+     * repair it differently (and two doc_ids could become one). Rejected like invalid UTF-8.
+     */
+    static String unicode(String s, String field) throws InvalidInputException {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new InvalidInputException("invalid_utf8", "'" + field + "' holds an unpaired surrogate ("
+                        + String.format("\\u%04x", (int) c) + " at char " + i + "), which has no UTF-8 form");
+            }
+        }
+        return s;
     }
 
     static String optionalString(ObjectNode obj, String field) throws InvalidInputException {
@@ -136,9 +154,9 @@ final class Fields {
     }
 
     /** A JSON scalar as String, Long, Double or Boolean; null for anything else. */
-    static Object scalar(JsonNode n) {
+    static Object scalar(JsonNode n, String field) throws InvalidInputException {
         if (n.isTextual()) {
-            return n.textValue();
+            return unicode(n.textValue(), field);
         }
         if (n.isBoolean()) {
             return n.booleanValue();
@@ -165,7 +183,7 @@ final class Fields {
         }
         for (Map.Entry<String, JsonNode> e : n.properties()) {
             checkName(e.getKey(), "invalid_metadata", "metadata key");
-            Object v = scalar(e.getValue());
+            Object v = scalar(e.getValue(), field + "." + e.getKey());
             if (v == null) {
                 throw new InvalidInputException(
                         "invalid_metadata",

@@ -8,15 +8,17 @@ public class InvalidInputException extends Exception {
 
     private final String code;
     private final String requestId;
+    private final String tenant;
 
     public InvalidInputException(String code, String message) {
-        this(code, message, null);
+        this(code, message, null, null);
     }
 
-    public InvalidInputException(String code, String message, String requestId) {
+    public InvalidInputException(String code, String message, String requestId, String tenant) {
         super(message, null, false, false);
         this.code = code;
         this.requestId = requestId;
+        this.tenant = tenant;
     }
 
     public String code() {
@@ -27,7 +29,12 @@ public class InvalidInputException extends Exception {
         return requestId;
     }
 
-    public InvalidInputException withRequestId(String id) {
-        return new InvalidInputException(code, getMessage(), id);
+    /** The query's tenant when it could be read, so the error response names it; else null. */
+    public String tenant() {
+        return tenant;
+    }
+
+    public InvalidInputException withQuery(String id, String queryTenant) {
+        return new InvalidInputException(code, getMessage(), id, queryTenant);
     }
 }

@@ -30,12 +30,14 @@ public final class QueryParser {
      */
     public Query parse(byte[] key, byte[] value) throws InvalidInputException {
         String requestId = null;
+        String tenant = null;
         try {
             ObjectNode obj = Fields.object(Fields.utf8(value));
             requestId = Fields.identifier(obj, "request_id", MAX_REQUEST_ID_BYTES, "invalid_request_id");
+            // Read first, so an error response to any later field names the tenant it belongs to.
+            tenant = Fields.tenant(obj);
             String text = Fields.text(obj, maxTextBytes);
             int topK = topK(obj.get("top_k"));
-            String tenant = Fields.tenant(obj);
             Map<String, Object> filter = filter(obj.get("filter"));
             Long deadline = optionalLong(obj, "deadline_ms", 0);
             Long partition = optionalLong(obj, "reply_partition", 0);
@@ -44,7 +46,7 @@ public final class QueryParser {
                     partition == null ? null : Math.toIntExact(Math.min(partition, Integer.MAX_VALUE)));
         } catch (InvalidInputException e) {
             String id = requestId != null ? requestId : requestIdFromKey(key);
-            throw id == null ? e : e.withRequestId(id);
+            throw id == null ? e : e.withQuery(id, tenant);
         }
     }
 
@@ -104,7 +106,7 @@ public final class QueryParser {
 
     private static Object filterValue(String field, JsonNode v) throws InvalidInputException {
         if (!v.isArray()) {
-            Object s = Fields.scalar(v);
+            Object s = Fields.scalar(v, "filter." + field);
             if (s == null) {
                 throw new InvalidInputException(
                         "invalid_filter", "filter '" + field + "' must be a scalar or a list of scalars, got " + Fields.typeOf(v));
@@ -117,7 +119,7 @@ public final class QueryParser {
         }
         List<Object> values = new ArrayList<>(v.size());
         for (JsonNode item : v) {
-            Object s = Fields.scalar(item);
+            Object s = Fields.scalar(item, "filter." + field);
             if (s == null) {
                 throw new InvalidInputException(
                         "invalid_filter", "filter '" + field + "' lists a " + Fields.typeOf(item) + "; only scalars are allowed");

@@ -164,4 +164,21 @@ class DocumentParserTest {
         assertThatThrownBy(() -> parser.parseTombstone(new byte[] {(byte) 0xff}))
                 .isInstanceOf(InvalidInputException.class).extracting("code").isEqualTo("invalid_utf8");
     }
+
+    @Test
+    void anUnpairedSurrogateEscapeIsRejectedWhereverItIs() {
+        // Valid UTF-8 bytes, valid JSON, but the string has no UTF-8 form (the tokenizer failed on it).
+        for (String json : new String[] {
+            "{\"doc_id\":\"d\",\"text\":\"\\ud800 word word\"}",
+            "{\"doc_id\":\"d\\udc00\",\"text\":\"t\"}",
+            "{\"doc_id\":\"d\",\"text\":\"t\",\"metadata\":{\"k\":\"x\\ud83d\"}}",
+        }) {
+            assertThatThrownBy(() -> parse(json)).as(json).hasFieldOrPropertyWithValue("code", "invalid_utf8");
+        }
+    }
+
+    @Test
+    void aSurrogatePairIsAnOrdinaryCharacter() throws Exception {
+        assertThat(parse("{\"doc_id\":\"d\",\"text\":\"\\ud83d\\ude00 ok\"}").text()).isEqualTo("\ud83d\ude00 ok");
+    }
 }

@@ -74,4 +74,12 @@ class QueryParserTest {
         assertThatThrownBy(() -> parse("{\"text\":\"x\"}"))
                 .isInstanceOfSatisfying(InvalidInputException.class, e -> assertThat(e.requestId()).isNull());
     }
+
+    @Test
+    void aBadQueryNamesItsTenantSoTheErrorResponseCanToo() {
+        assertThatThrownBy(() -> parse("{\"request_id\":\"q\",\"tenant\":\"acme\",\"text\":\"t\",\"top_k\":0}"))
+                .hasFieldOrPropertyWithValue("code", "invalid_top_k")
+                .hasFieldOrPropertyWithValue("requestId", "q")
+                .hasFieldOrPropertyWithValue("tenant", "acme");
+    }
 }

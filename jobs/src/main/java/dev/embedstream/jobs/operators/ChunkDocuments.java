@@ -49,14 +49,19 @@ public class ChunkDocuments extends ProcessFunction<DocumentChange, ChunkTask> {
             out.collect(ChunkTask.delete(doc.docId(), doc.tenant(), doc.origin()));
             return;
         }
-        List<TextChunker.Chunk> parts = chunker.chunk(doc.text());
+        List<TextChunker.Chunk> parts;
+        try {
+            parts = chunker.chunk(doc.text());
+        } catch (RuntimeException e) {
+            // The tokenizer is native code fed by producers: a text it cannot take is this
+            // document's problem, never a reason to restart the job.
+            reject(doc, ctx, "internal_error", "the tokenizer failed on this text: " + e);
+            return;
+        }
         if (parts.size() > settings.chunkMaxPerDocument()) {
-            codes.inc("too_many_chunks");
-            ctx.output(DeadLetters.TAG, deadLetters.of(doc.origin(), doc.identity().getBytes(StandardCharsets.UTF_8),
-                    "chunk", "too_many_chunks", "document makes " + parts.size() + " chunks of "
-                            + settings.chunkMaxTokens() + " tokens; the limit (chunk.max-per-document) is "
-                            + settings.chunkMaxPerDocument() + ": split it into smaller documents",
-                    describe(doc).getBytes(StandardCharsets.UTF_8), System.currentTimeMillis()));
+            reject(doc, ctx, "too_many_chunks", "document makes " + parts.size() + " chunks of "
+                    + settings.chunkMaxTokens() + " tokens; the limit (chunk.max-per-document) is "
+                    + settings.chunkMaxPerDocument() + ": split it into smaller documents");
             return;
         }
         for (int i = 0; i < parts.size(); i++) {
@@ -65,6 +70,12 @@ public class ChunkDocuments extends ProcessFunction<DocumentChange, ChunkTask> {
                     doc.contentHash(), doc.metadataJson(), null, doc.origin()));
         }
         chunks.inc(parts.size());
+    }
+
+    private void reject(DocumentChange doc, Context ctx, String code, String message) {
+        codes.inc(code);
+        ctx.output(DeadLetters.TAG, deadLetters.of(doc.origin(), doc.identity().getBytes(StandardCharsets.UTF_8),
+                "chunk", code, message, describe(doc).getBytes(StandardCharsets.UTF_8), System.currentTimeMillis()));
     }
 
     /** The document as an event again (for its dead letter; the DLQ cuts it to its payload budget). */

@@ -58,25 +58,27 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
             if (task.expiredAt(now)) {
                 expired.inc();
                 // Not through dedup, so not kept: a retry with a new deadline must get a real answer.
-                ctx.output(Replies.TAG, Replies.unkept(Response.expired(task.requestId(), now - task.receivedAtMs()),
-                        task.replyPartition()));
+                ctx.output(Replies.TAG, Replies.unkept(Response.expired(task.requestId(), now - task.receivedAtMs())
+                        .withTenant(task.tenant()), task.replyPartition()));
                 return;
             }
             accepted.inc();
             out.collect(task);
         } catch (InvalidInputException e) {
-            reject(r, ctx, e.code(), e.getMessage(), e.requestId(), now);
+            reject(r, ctx, e.code(), e.getMessage(), e.requestId(), e.tenant(), now);
         } catch (RuntimeException e) {
-            reject(r, ctx, "internal_error", "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage(), null, now);
+            reject(r, ctx, "internal_error", "unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage(), null,
+                    null, now);
         }
     }
 
-    private void reject(KafkaRecord r, Context ctx, String code, String message, String requestId, long now) {
+    private void reject(KafkaRecord r, Context ctx, String code, String message, String requestId, String tenant,
+            long now) {
         rejected.inc();
         deadLetters.inc(code);
         ctx.output(DeadLetters.TAG, letters.of(r, "parse", code, message, now));
         if (requestId != null) {
-            ctx.output(Replies.TAG, Replies.unkept(Response.error(requestId, code, message, now - r.timestamp()), -1));
+            ctx.output(Replies.TAG, Replies.unkept(Response.error(requestId, code, message, now - r.timestamp()).withTenant(tenant), -1));
         }
     }
 }
