@@ -81,7 +81,16 @@ public final class RetrievalCache {
         int w = JvmCaches.bytes(key) + 64;
         for (Hit h : hits) {
             w += 64 + JvmCaches.bytes(h.docId()) + (h.text() == null ? 0 : JvmCaches.bytes(h.text()))
-                    + (h.metadata() == null ? 0 : 48 * h.metadata().size());
+                    + (h.metadata() == null ? 0 : metadataWeight(h.metadata()));
+        }
+        return w;
+    }
+
+    /** Metadata string values may be kilobytes each: weigh them, not only the keys. */
+    private static int metadataWeight(Map<String, Object> metadata) {
+        int w = 0;
+        for (Map.Entry<String, Object> e : metadata.entrySet()) {
+            w += 48 + JvmCaches.bytes(e.getKey()) + (e.getValue() instanceof String s ? JvmCaches.bytes(s) : 16);
         }
         return w;
     }

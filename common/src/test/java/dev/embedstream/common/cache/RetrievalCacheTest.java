@@ -127,4 +127,12 @@ class RetrievalCacheTest {
             assertThat(new CollectionEpochs(plain, "c").read(List.of("t"))).isEmpty();
         }
     }
+
+    @Test
+    void heavyMetadataCountsAgainstTheInProcessBound() {
+        Hit light = new Hit("d", 0, 0.5, "text", java.util.Map.of("k", "v"));
+        Hit heavy = new Hit("d", 0, 0.5, "text", java.util.Map.of("k", "v".repeat(4000)));
+        assertThat(RetrievalCache.weight("key", List.of(heavy)) - RetrievalCache.weight("key", List.of(light)))
+                .isGreaterThanOrEqualTo(2 * 3999);
+    }
 }
