@@ -11,7 +11,7 @@ import org.apache.flink.configuration.MemorySize;
 
 /**
  * Every setting of the job, in one place. Keys are given as {@code --key value} arguments or in
- * the Flink configuration; the README's configuration table lists them all.
+ * the Flink configuration; docs/configuration.md lists them all.
  */
 public final class EmbedstreamOptions {
 

@@ -25,11 +25,11 @@ class EmbedstreamOptionsTest {
 
     @Test
     void everyOptionIsInTheReadmeConfigurationTable() throws Exception {
-        String readme = Files.readString(Path.of("..", "README.md"));
+        String readme = Files.readString(Path.of("..", "docs", "configuration.md"));
         List<ConfigOption<?>> options = options();
         assertThat(options).hasSizeGreaterThan(20);
         for (ConfigOption<?> o : options) {
-            assertThat(readme).as("README row for %s", o.key()).contains("| `" + o.key() + "` |");
+            assertThat(readme).as("docs/configuration.md row for %s", o.key()).contains("| `" + o.key() + "` |");
         }
     }
 

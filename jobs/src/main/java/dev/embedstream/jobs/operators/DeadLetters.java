@@ -114,7 +114,7 @@ public final class DeadLetters implements Serializable {
         return s;
     }
 
-    /** Every code a dead letter can carry (README "Message contract"). */
+    /** Every code a dead letter can carry (docs/contract.md). */
     public static final List<String> CODES = List.of("empty_record", "invalid_utf8", "invalid_json", "not_an_object",
             "missing_field", "wrong_type", "invalid_doc_id", "invalid_request_id", "unknown_op", "invalid_tenant",
             "invalid_metadata", "metadata_too_large", "empty_text", "text_too_large", "invalid_top_k", "invalid_filter",
