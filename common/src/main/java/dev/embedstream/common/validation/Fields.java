@@ -3,6 +3,7 @@ package dev.embedstream.common.validation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedstream.common.Defaults;
 import dev.embedstream.common.json.Json;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -16,7 +17,6 @@ import java.util.regex.Pattern;
 final class Fields {
 
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
-    static final String DEFAULT_TENANT = "default";
 
     private Fields() {}
 
@@ -123,7 +123,7 @@ final class Fields {
     static String tenant(ObjectNode obj) throws InvalidInputException {
         String tenant = optionalString(obj, "tenant");
         if (tenant == null) {
-            return DEFAULT_TENANT;
+            return Defaults.TENANT;
         }
         if (!NAME.matcher(tenant).matches()) {
             throw new InvalidInputException(

@@ -1,6 +1,7 @@
 package dev.embedstream.jobs.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedstream.common.Defaults;
 import dev.embedstream.common.json.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -55,7 +56,7 @@ final class BenchQueriesCommand implements Callable<Integer> {
     @Option(names = "--queries", required = true, description = "Text file, one query per line; cycled through.")
     Path queries;
 
-    @Option(names = "--top-k", defaultValue = "5")
+    @Option(names = "--top-k", defaultValue = "" + Defaults.TOP_K)
     int topK;
 
     @Option(names = "--out", description = "Also write the results as JSON to this file.")
