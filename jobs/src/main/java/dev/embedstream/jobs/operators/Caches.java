@@ -20,8 +20,9 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * under {@code embedstream}: {@code cache_hits}, {@code cache_misses} and {@code cache_corrupt}
  * (malformed values read from Redis, each also a miss: embedding_l2 counts vectors, retrieval
  * answers and epochs) labelled {@code cache} = embedding_l1, embedding_l2, retrieval or semantic,
- * all registered at zero, {@code redisBreakerOpen} (1 while the breaker is open or half-open) and
- * {@code redisMicros}.
+ * all registered at zero by the embedding operators (the search only writes, so it counts no
+ * lookups), and for every operator {@code redisBreakerOpen} (1 while the breaker is open or
+ * half-open) and {@code redisMicros}.
  */
 final class Caches implements AutoCloseable {
 
@@ -45,6 +46,7 @@ final class Caches implements AutoCloseable {
     final RetrievalCache answers;
     /** Null unless the semantic cache is on (and there is a retrieval cache). */
     final SemanticCache semantic;
+    /** Lookup counters; null for the search operator, which looks nothing up. */
     final Level l1;
     final Level l2;
     final Level retrieval;
@@ -56,15 +58,16 @@ final class Caches implements AutoCloseable {
         this.embeddings = embeddings;
         this.answers = answers;
         this.semantic = semantic;
-        l1 = Level.of(group, "embedding_l1");
-        l2 = Level.of(group, "embedding_l2");
-        retrieval = Level.of(group, "retrieval");
-        near = Level.of(group, "semantic");
-        if (embeddings != null) {
+        boolean looksUp = embeddings != null;
+        l1 = looksUp ? Level.of(group, "embedding_l1") : null;
+        l2 = looksUp ? Level.of(group, "embedding_l2") : null;
+        retrieval = looksUp ? Level.of(group, "retrieval") : null;
+        near = looksUp ? Level.of(group, "semantic") : null;
+        if (looksUp) {
             embeddings.onCorrupt(n -> l2.corrupt().inc(n));
-        }
-        if (answers != null) {
-            answers.onCorrupt(n -> retrieval.corrupt().inc(n));
+            if (answers != null) {
+                answers.onCorrupt(n -> retrieval.corrupt().inc(n));
+            }
         }
         group.gauge("redisBreakerOpen", () -> redis != null && !redis.breakerClosed() ? 1 : 0);
         var micros = group.histogram("redisMicros", new DescriptiveStatisticsHistogram(1000));
