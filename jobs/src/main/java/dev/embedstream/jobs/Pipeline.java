@@ -88,7 +88,7 @@ public final class Pipeline {
                 .disableChaining();
 
         DataStream<Reply> answers = AsyncDataStream
-                .unorderedWait(embeddedQueries, new SearchMilvus(settings),
+                .unorderedWait(embeddedQueries, new SearchMilvus(settings, embedder),
                         settings.searchTimeoutMs(), TimeUnit.MILLISECONDS, settings.maxInFlight())
                 .name("search-milvus").uid("search-milvus").setMaxParallelism(maxParallelism);
 

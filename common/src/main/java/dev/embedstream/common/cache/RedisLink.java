@@ -12,8 +12,6 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.DefaultClientResources;
-import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -33,21 +31,23 @@ import org.slf4j.LoggerFactory;
  * failure and carry on without the cache. TLS comes from the URI ({@code rediss://...}); the AUTH
  * password from {@code redis.password} (or the URI, {@code redis://:password@host:port}). The connection is made on first
  * use, so a Redis that is down at start-up is a miss, not a failure.
+ *
+ * <p>Every link of the job in this JVM shares one set of lettuce client resources (thread pools:
+ * {@link SharedClientResources}); each link has its own client, options and connection.
  */
 public final class RedisLink implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisLink.class);
     public static final int MAX_QUEUED_COMMANDS = 4096;
     static final Duration OPEN_STATE_WAIT = Duration.ofSeconds(5);
-    /** Reconnect attempts back off to at most this, so a Redis that returns is used again within seconds. */
-    static final Duration MAX_RECONNECT_DELAY = Duration.ofSeconds(2);
 
     private final String name;
     private final RedisURI uri;
     private final Duration timeout;
     private final CircuitBreaker breaker;
     private volatile LongConsumer latencyMicros = micros -> { };
-    private ClientResources resources;
+    private SharedClientResources.Lease lease;
+    private boolean closed;
     private RedisClient client;
     private StatefulRedisConnection<byte[], byte[]> connection;
 
@@ -153,14 +153,14 @@ public final class RedisLink implements AutoCloseable {
     }
 
     private synchronized StatefulRedisConnection<byte[], byte[]> connection() {
+        if (closed) {
+            // Never connect again: that would take a lease nobody releases.
+            throw new IllegalStateException("Redis link " + name + " is closed");
+        }
         if (connection == null) {
             if (client == null) {
-                resources = DefaultClientResources.builder()
-                        .ioThreadPoolSize(1)
-                        .computationThreadPoolSize(1)
-                        .reconnectDelay(Delay.exponential(Duration.ofMillis(50), MAX_RECONNECT_DELAY, 2, TimeUnit.MILLISECONDS))
-                        .build();
-                client = RedisClient.create(resources);
+                lease = SharedClientResources.acquire();
+                client = RedisClient.create(lease.resources());
                 client.setOptions(ClientOptions.builder()
                         .timeoutOptions(TimeoutOptions.enabled(timeout))
                         .socketOptions(SocketOptions.builder().connectTimeout(timeout.multipliedBy(10)).build())
@@ -174,16 +174,30 @@ public final class RedisLink implements AutoCloseable {
         return connection;
     }
 
+    /** The client resources this link uses, or null before its first command (for tests). */
+    synchronized ClientResources resources() {
+        return lease == null ? null : lease.resources();
+    }
+
+    /**
+     * Closes the connection and the client; the shared client resources shut down when this was
+     * their last user. Closing again does nothing.
+     */
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (connection != null) {
             connection.close();
         }
         if (client != null) {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            // A client built on resources it was given leaves them running.
+            client.shutdown(Duration.ZERO, SharedClientResources.SHUTDOWN_TIMEOUT);
         }
-        if (resources != null) {
-            resources.shutdown(0, 2, TimeUnit.SECONDS);
+        if (lease != null) {
+            lease.close();
         }
     }
 }

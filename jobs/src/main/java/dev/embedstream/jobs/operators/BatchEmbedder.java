@@ -47,7 +47,7 @@ final class BatchEmbedder implements AutoCloseable {
             ObjDoubleConsumer<Long> costListener) {
         this.settings = settings;
         this.embedder = factory.open();
-        this.caches = Caches.open(settings, embedder.fingerprint(), embedder.dimension(), withAnswers, group);
+        this.caches = Caches.forEmbedding(settings, embedder.fingerprint(), embedder.dimension(), withAnswers, group);
         this.costListener = costListener;
         batches = group.counter("batches");
         textsEmbedded = group.counter("textsEmbedded");

@@ -12,13 +12,17 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
- * The caches one operator uses, built in {@code open()}: one Redis connection (when
- * {@code redis.uri} is set), the two-level embedding cache and, for the query path, the retrieval
- * cache. Registers the cache metrics under {@code embedstream}: {@code cache_hits},
- * {@code cache_misses} and {@code cache_corrupt} (malformed values read from Redis, each also a
- * miss: embedding_l2 counts vectors, retrieval answers and epochs) labelled {@code cache} =
- * embedding_l1, embedding_l2, retrieval or semantic, all registered at zero,
- * {@code redisBreakerOpen} (1 while the breaker is open or half-open) and {@code redisMicros}.
+ * The caches one operator uses, built in {@code open()}, and the one place any cache of the job
+ * is built: one Redis connection (when {@code redis.uri} is set), the two-level embedding cache
+ * for the embedding operators, and the retrieval and semantic caches for the query path. Every
+ * cache gets the model fingerprint from the operator's {@link EmbedderFactory}, so the search
+ * operator's caches key answers exactly as the query embedder's do. Registers the cache metrics
+ * under {@code embedstream}: {@code cache_hits}, {@code cache_misses} and {@code cache_corrupt}
+ * (malformed values read from Redis, each also a miss: embedding_l2 counts vectors, retrieval
+ * answers and epochs) labelled {@code cache} = embedding_l1, embedding_l2, retrieval or semantic,
+ * all registered at zero by the embedding operators (the search only writes, so it counts no
+ * lookups), and for every operator {@code redisBreakerOpen} (1 while the breaker is open or
+ * half-open) and {@code redisMicros}.
  */
 final class Caches implements AutoCloseable {
 
@@ -36,9 +40,13 @@ final class Caches implements AutoCloseable {
     }
 
     final RedisLink redis;
+    /** Null for the search operator. */
     final EmbeddingCache embeddings;
+    /** Null when the retrieval cache is off or there is no Redis. */
     final RetrievalCache answers;
+    /** Null unless the semantic cache is on (and there is a retrieval cache). */
     final SemanticCache semantic;
+    /** Lookup counters; null for the search operator, which looks nothing up. */
     final Level l1;
     final Level l2;
     final Level retrieval;
@@ -50,13 +58,16 @@ final class Caches implements AutoCloseable {
         this.embeddings = embeddings;
         this.answers = answers;
         this.semantic = semantic;
-        l1 = Level.of(group, "embedding_l1");
-        l2 = Level.of(group, "embedding_l2");
-        retrieval = Level.of(group, "retrieval");
-        near = Level.of(group, "semantic");
-        embeddings.onCorrupt(n -> l2.corrupt().inc(n));
-        if (answers != null) {
-            answers.onCorrupt(n -> retrieval.corrupt().inc(n));
+        boolean looksUp = embeddings != null;
+        l1 = looksUp ? Level.of(group, "embedding_l1") : null;
+        l2 = looksUp ? Level.of(group, "embedding_l2") : null;
+        retrieval = looksUp ? Level.of(group, "retrieval") : null;
+        near = looksUp ? Level.of(group, "semantic") : null;
+        if (looksUp) {
+            embeddings.onCorrupt(n -> l2.corrupt().inc(n));
+            if (answers != null) {
+                answers.onCorrupt(n -> retrieval.corrupt().inc(n));
+            }
         }
         group.gauge("redisBreakerOpen", () -> redis != null && !redis.breakerClosed() ? 1 : 0);
         var micros = group.histogram("redisMicros", new DescriptiveStatisticsHistogram(1000));
@@ -66,24 +77,48 @@ final class Caches implements AutoCloseable {
     }
 
     /**
+     * The caches of an embedding operator: the embedding cache, and with {@code withAnswers} (the
+     * query path) the retrieval and semantic caches it looks answers up in.
+     *
      * @param fingerprint the model's, for cache keys
      * @param dimension the model's, the only vector length read from Redis
-     * @param withAnswers whether this operator reads or writes the retrieval cache
      * @param group the operator's {@code embedstream} metric group
      */
-    static Caches open(JobSettings s, String fingerprint, int dimension, boolean withAnswers, MetricGroup group) {
-        RedisLink redis = s.redisUri() == null ? null
-                : s.redisLink("cache");
+    static Caches forEmbedding(JobSettings s, String fingerprint, int dimension, boolean withAnswers, MetricGroup group) {
+        RedisLink redis = s.redisUri() == null ? null : s.redisLink("cache");
         RedisEmbeddingCache l2 = redis == null ? null
                 : new RedisEmbeddingCache(redis, fingerprint, dimension, Duration.ofMillis(s.embeddingCacheTtlMs()));
         EmbeddingCache embeddings = new EmbeddingCache(fingerprint, s.embeddingL1Bytes(), l2);
-        RetrievalCache answers = withAnswers && s.retrievalCacheOn()
+        RetrievalCache answers = withAnswers ? answers(s, redis, fingerprint) : null;
+        return new Caches(redis, embeddings, answers, semantic(s, answers), group);
+    }
+
+    /**
+     * The caches of the search operator: the retrieval and semantic caches it stores answers in,
+     * under the keys the query embedder gave the queries; no embedding cache (it embeds nothing).
+     * Without the retrieval cache (off, or no Redis) there is nothing to build, not even a link.
+     *
+     * @param fingerprint the model's, the same the query embedder keys with
+     */
+    static Caches forSearch(JobSettings s, String fingerprint, MetricGroup group) {
+        RedisLink redis = s.retrievalCacheOn() ? s.redisLink("answers") : null;
+        RetrievalCache answers = answers(s, redis, fingerprint);
+        return new Caches(redis, null, answers, semantic(s, answers), group);
+    }
+
+    /** The retrieval cache, or null when it is off or there is no Redis (its epochs live there). */
+    private static RetrievalCache answers(JobSettings s, RedisLink redis, String fingerprint) {
+        return redis != null && s.retrievalCacheOn()
                 ? new RetrievalCache(redis, s.milvus().collection(), fingerprint, Duration.ofMillis(s.retrievalCacheTtlMs()),
                         Duration.ofMillis(s.epochRefreshMs()), s.retrievalL1Bytes())
                 : null;
-        SemanticCache semantic = answers != null && s.semanticCacheOn()
-                ? new SemanticCache(s.semanticThreshold(), s.semanticCacheBytes(), Duration.ofMillis(s.retrievalCacheTtlMs())) : null;
-        return new Caches(redis, embeddings, answers, semantic, group);
+    }
+
+    /** The semantic cache, only beside a retrieval cache: its groups are retrieval keys. */
+    private static SemanticCache semantic(JobSettings s, RetrievalCache answers) {
+        return answers != null && s.semanticCacheOn()
+                ? new SemanticCache(s.semanticThreshold(), s.semanticCacheBytes(), Duration.ofMillis(s.retrievalCacheTtlMs()))
+                : null;
     }
 
     @Override

@@ -11,7 +11,30 @@ public interface EmbedderFactory extends Serializable {
 
     Embedder open();
 
+    /**
+     * The fingerprint of the embedders this opens, for an operator that keys caches by the model
+     * without running it (the search). This default opens one to ask; the ONNX factory answers
+     * from the model files without loading the model.
+     */
+    default String fingerprint() {
+        try (Embedder e = open()) {
+            return e.fingerprint();
+        }
+    }
+
     static EmbedderFactory onnx(JobSettings settings) {
-        return () -> EmbeddingEngine.open(settings.modelSpec(), settings.modelThreads());
+        return new EmbedderFactory() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public Embedder open() {
+                return EmbeddingEngine.open(settings.modelSpec(), settings.modelThreads());
+            }
+
+            @Override
+            public String fingerprint() {
+                return settings.modelSpec().fingerprint();
+            }
+        };
     }
 }

@@ -1,7 +1,5 @@
 package dev.embedstream.jobs.operators;
 
-import dev.embedstream.common.cache.RedisLink;
-import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.MilvusSettings;
@@ -11,7 +9,6 @@ import dev.embedstream.common.model.Response;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -30,15 +27,16 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * Searches Milvus for each embedded query, off the task thread, and turns the result into the
  * query's one terminal response: {@code ok} with hits, or {@code error} when Milvus fails or the
  * search outlives its budget. In-flight searches are bounded by the async operator's capacity.
- * An answer is stored in the retrieval cache under the key {@link EmbedQueries} gave the query.
+ * An answer is stored in the retrieval cache under the key {@link EmbedQueries} gave the query
+ * (and in the semantic cache under that key's group); the caches come from {@link Caches}, keyed
+ * by the fingerprint of the same model as the query embedder's.
  */
 public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
 
     private final JobSettings settings;
+    private final EmbedderFactory model;
     private transient MilvusStore store;
-    private transient RedisLink redis;
-    private transient RetrievalCache answers;
-    private transient SemanticCache semantic;
+    private transient Caches caches;
     private transient ThreadPoolExecutor executor;
     private transient volatile boolean collectionReady;
     private transient Counter answered;
@@ -46,8 +44,10 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient Histogram searchMillis;
     private transient Histogram endToEndMillis;
 
-    public SearchMilvus(JobSettings settings) {
+    /** @param model the query embedder's model: its fingerprint keys the caches */
+    public SearchMilvus(JobSettings settings, EmbedderFactory model) {
         this.settings = settings;
+        this.model = model;
     }
 
     @Override
@@ -59,15 +59,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                     t.setDaemon(true);
                     return t;
                 });
-        if (settings.retrievalCacheOn()) {
-            redis = settings.redisLink("answers");
-            answers = new RetrievalCache(redis, settings.milvus().collection(), "", Duration.ofMillis(settings.retrievalCacheTtlMs()),
-                    Duration.ofMillis(settings.epochRefreshMs()), settings.retrievalL1Bytes());
-            semantic = settings.semanticCacheOn()
-                    ? new SemanticCache(settings.semanticThreshold(), settings.semanticCacheBytes(),
-                    Duration.ofMillis(settings.retrievalCacheTtlMs())) : null;
-        }
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
+        // Without the retrieval cache there is nothing to key, so the model is not asked.
+        caches = Caches.forSearch(settings, settings.retrievalCacheOn() ? model.fingerprint() : "", group);
         answered = group.counter("queriesAnswered");
         failed = group.counter("queriesFailed");
         searchMillis = group.histogram("milvusSearchMillis", new DescriptiveStatisticsHistogram(1000));
@@ -135,10 +129,10 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
         List<Hit> hits = store.search(q.vector(), q.tenant(), filter, q.topK());
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);
-        if (answers != null && q.answerKey() != null) {
-            answers.put(q.answerKey(), hits);
-            if (semantic != null) {
-                semantic.put(SemanticCache.groupOf(q.answerKey()), q.vector(), hits);
+        if (caches.answers != null && q.answerKey() != null) {
+            caches.answers.put(q.answerKey(), hits);
+            if (caches.semantic != null) {
+                caches.semantic.put(SemanticCache.groupOf(q.answerKey()), q.vector(), hits);
             }
         }
         long took = System.currentTimeMillis() - q.receivedAtMs();
@@ -161,8 +155,13 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         if (store != null) {
             store.close();
         }
-        if (redis != null) {
-            redis.close();
+        if (caches != null) {
+            caches.close();
         }
+    }
+
+    /** The caches built in {@code open()} (for tests). */
+    Caches caches() {
+        return caches;
     }
 }
