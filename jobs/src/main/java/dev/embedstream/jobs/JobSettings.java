@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ReadableConfig;
 
 /**
@@ -181,36 +182,38 @@ public record JobSettings(
     static final long RECORD_OVERHEAD = 8 * 1024;
 
     private void validate() {
-        require(batchMaxSize >= 1, "batch.max-size must be >= 1");
-        require(documentsNice >= 0 && documentsNice <= 19, "batch.documents.nice must be in [0, 19]");
-        require(batchMaxTokens >= modelMaxTokens, "batch.max-tokens must hold at least one full window (model.max-tokens)");
-        require(batchMaxBuffered >= batchMaxSize, "batch.max-buffered must be >= batch.max-size");
-        require(chunkMaxTokens <= modelMaxTokens, "chunk.max-tokens must not exceed model.max-tokens");
-        require(maxInFlight >= 1, "query.max-in-flight must be >= 1");
-        require(writeBatchRows >= 1, "milvus.write.max-batch-rows must be >= 1");
-        require(writeBatchBytes >= 1024, "milvus.write.max-batch-bytes must be >= 1kb");
-        require(modelThreads >= 1, "model.intra-op-threads must be >= 1");
-        require(epochRefreshMs >= 1, "cache.retrieval.epoch-refresh must be positive");
-        require(maxParallelism >= 1 && maxParallelism <= 32768, "job.max-parallelism must be in [1, 32768]");
-        require(chunkMaxPerDocument >= 1, "chunk.max-per-document must be >= 1");
-        require(dlqMaxPayloadBytes >= 1024 && dlqMaxPayloadBytes <= 512 * 1024,
-                "dlq.max-payload-bytes must be in [1 KiB, 512 KiB] (a dead letter must fit Kafka's 1 MiB record limit)");
+        require(batchMaxSize >= 1, BATCH_MAX_SIZE, "must be >= 1");
+        require(documentsNice >= 0 && documentsNice <= 19, BATCH_DOC_NICE, "must be in [0, 19]");
+        require(batchMaxTokens >= modelMaxTokens, BATCH_MAX_TOKENS,
+                "must hold at least one full window (" + MODEL_MAX_TOKENS.key() + ")");
+        require(batchMaxBuffered >= batchMaxSize, BATCH_MAX_BUFFERED, "must be >= " + BATCH_MAX_SIZE.key());
+        require(chunkMaxTokens <= modelMaxTokens, CHUNK_MAX_TOKENS, "must not exceed " + MODEL_MAX_TOKENS.key());
+        require(maxInFlight >= 1, QUERY_MAX_IN_FLIGHT, "must be >= 1");
+        require(writeBatchRows >= 1, MILVUS_WRITE_BATCH_ROWS, "must be >= 1");
+        require(writeBatchBytes >= 1024, MILVUS_WRITE_BATCH_BYTES, "must be >= 1kb");
+        require(modelThreads >= 1, MODEL_THREADS, "must be >= 1");
+        require(epochRefreshMs >= 1, CACHE_RETRIEVAL_EPOCH_REFRESH, "must be positive");
+        require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be in [1, 32768]");
+        require(chunkMaxPerDocument >= 1, CHUNK_MAX_PER_DOCUMENT, "must be >= 1");
+        require(dlqMaxPayloadBytes >= 1024 && dlqMaxPayloadBytes <= 512 * 1024, DLQ_MAX_PAYLOAD_BYTES,
+                "must be in [1 KiB, 512 KiB] (a dead letter must fit Kafka's 1 MiB record limit)");
         // What the job writes must fit what its producers accept, or one record would fail the job.
         long maxRequest = Long.parseLong(kafkaProperties.getOrDefault("max.request.size", String.valueOf(KAFKA_MAX_REQUEST)));
-        require(responseMaxBytes + RECORD_OVERHEAD <= maxRequest, "response.max-bytes must leave room in the producer's "
-                + "max.request.size (" + maxRequest + " bytes): lower it or raise kafka.properties.max.request.size");
-        require(deadLetters().maxRecordBytes() + RECORD_OVERHEAD <= maxRequest, "dlq.max-payload-bytes must leave room "
-                + "in the producer's max.request.size (" + maxRequest + " bytes): lower it or raise kafka.properties.max.request.size");
-        require(semanticThreshold > 0 && semanticThreshold <= 1, "cache.semantic.threshold must be in (0, 1]");
+        String roomIn = "must leave room in the producer's max.request.size (" + maxRequest
+                + " bytes): lower it or raise kafka.properties.max.request.size";
+        require(responseMaxBytes + RECORD_OVERHEAD <= maxRequest, RESPONSE_MAX_BYTES, roomIn);
+        require(deadLetters().maxRecordBytes() + RECORD_OVERHEAD <= maxRequest, DLQ_MAX_PAYLOAD_BYTES, roomIn);
+        require(semanticThreshold > 0 && semanticThreshold <= 1, CACHE_SEMANTIC_THRESHOLD, "must be in (0, 1]");
         require(responseMaxBytes >= ResponseBudget.MIN_BYTES && responseMaxBytes <= ResponseBudget.MAX_BYTES,
-                "response.max-bytes must be in [4kb, 900kb] (under Kafka's 1 MiB max.request.size)");
-        require(replyMaxBytes >= ResponseBudget.MIN_BYTES && replyMaxBytes <= responseMaxBytes,
-                "dedup.reply-max-bytes must be in [4kb, response.max-bytes]");
+                RESPONSE_MAX_BYTES, "must be in [4kb, 900kb] (under Kafka's 1 MiB max.request.size)");
+        require(replyMaxBytes >= ResponseBudget.MIN_BYTES && replyMaxBytes <= responseMaxBytes, DEDUP_REPLY_MAX_BYTES,
+                "must be in [4kb, " + RESPONSE_MAX_BYTES.key() + "]");
     }
 
-    private static void require(boolean ok, String message) {
+    /** Names the key through its option, so a renamed option cannot leave a stale message. */
+    private static void require(boolean ok, ConfigOption<?> option, String rule) {
         if (!ok) {
-            throw new IllegalArgumentException(message);
+            throw new IllegalArgumentException(option.key() + " " + rule);
         }
     }
 }
