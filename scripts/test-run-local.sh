@@ -30,7 +30,6 @@ for var in EMBEDSTREAM_TEST_KAFKA EMBEDSTREAM_TEST_MILVUS_URI EMBEDSTREAM_TEST_M
   [[ -n ${!var:-} ]] || { stack_err "$var is not set: run this through scripts/test.sh"; exit 1; }
 done
 JAR="$ROOT/jobs/target/embedstream-job.jar"
-CLASSPATH_FILE="$ROOT/.local/flink-classpath.txt"
 [[ -f $JAR ]] || { stack_err "no $JAR: run this after mvn package (scripts/test.sh does)"; exit 1; }
 
 WORK=${1:-$ROOT/.local/test-run-local-$$}
@@ -58,16 +57,9 @@ fail() {
   exit 1
 }
 
-# run-local.sh skips its build when the jar and the classpath file are newer than the sources; Maven
-# just packaged the jar, so only the (cheap) classpath file may be missing. Without it, each
-# run-local would package the job again.
-if [[ ! -s $CLASSPATH_FILE || $JAR -nt $CLASSPATH_FILE ]]; then
-  t "writing the job's Flink classpath to $CLASSPATH_FILE"
-  mvn -B -ntp -q -pl jobs -am dependency:build-classpath -Dmdep.includeScope=provided \
-    -Dmdep.outputFile="$CLASSPATH_FILE" >/dev/null || fail "mvn dependency:build-classpath failed"
-  touch "$CLASSPATH_FILE"
-fi
-
+# The first run-local writes the job's Flink classpath (.local/flink-classpath.txt) and so packages
+# the job once more, as on a fresh clone (Maven cannot list it without packaging embedstream-common
+# in the same run); the second finds both fresh.
 # start_run_local NAME ARGS...: scripts/run-local.sh --state-dir $WORK/NAME --no-sample ARGS, in
 # the background (console in $WORK/logs/NAME.log), until it prints "embedstream ready".
 start_run_local() {
