@@ -52,7 +52,7 @@ fail() {
     printf -- '----- console of %s -----\n' "$CURRENT" >&2
     tail -n 60 "$WORK/logs/$CURRENT.log" >&2 || true
     printf -- '----- end of its job log -----\n' >&2
-    tail -n 40 "$WORK/$CURRENT/logs/job.log" >&2 || true
+    tail -n 40 "$WORK/$CURRENT/logs/job.log" | cut -c1-600 >&2 || true
   fi
   exit 1
 }
@@ -79,6 +79,7 @@ await_console() {
     ((SECONDS - start < $2)) || fail "no line /$1/ on run-local's console within $2 s"
     sleep 0.5
   done
+  t "console: $(grep -Em1 -- "$1" "$WORK/logs/$CURRENT.log")"
 }
 
 # ask TEXT: one query through the CLI and the test Kafka; prints "STATUS CACHE" (CACHE "-" if none).
@@ -151,7 +152,7 @@ for expect in "--kafka.bootstrap-servers $KAFKA " "--milvus.uri $MILVUS " "--red
   [[ $(job_cmdline) == *"$expect"* ]] || fail "the job's command line lacks '$expect': $(job_cmdline)"
 done
 expect_answer "how do I read a file line by line" 'ok (miss|-)' "a first query"
-expect_answer "how do I read a file line by line" 'ok hit' "the repeat, with the given Redis as cache"
+await_hit "how do I read a file line by line" 30 # the job caches in the given Redis
 "$EMBEDSTREAM_TEST_MILVUS_VENV/bin/python" - "$MILVUS" <<'EOF' || fail "the job's collection is not in the given Milvus"
 import sys
 from pymilvus import MilvusClient
@@ -178,7 +179,7 @@ stack_pid_alive "$REDIS_PIDFILE" redis-server || fail "run-local started no Redi
 [[ $(job_cmdline) == *"--redis.uri redis://127.0.0.1:$own_redis "* ]] || fail "the job does not use run-local's Redis: $(job_cmdline)"
 text="which module parses command line options"
 expect_answer "$text" 'ok miss' "a first query"
-expect_answer "$text" 'ok hit' "its repeat"
+await_hit "$text" 30
 pid=$(cat "$REDIS_PIDFILE")
 kill -KILL "$pid"
 await_console "redis stopped \\(pid $pid, 127\\.0\\.0\\.1:$own_redis; .*restart it with: scripts/run-local.sh --state-dir .* --restart-redis" 30
