@@ -9,10 +9,10 @@
 #   1. pointedAtExistingServersStartsNoneOfItsOwn: run-local.sh --kafka --milvus --redis (a Redis
 #      this test starts, so that stopping it disturbs nobody) starts no server: nothing listens on
 #      the ports it was told to use for its own, no process runs from its state directory but the
-#      job, and the job's command line names the three servers; a query is answered and its repeat
-#      is a cache hit (the job uses that Redis), the job's collection is in that Milvus; the given
-#      Redis stopping is reported and the stack keeps answering; after run-local exits, the three
-#      servers still run.
+#      job, the job's command line names the three servers and it created its topics on that
+#      Kafka; a query is answered and its repeat is a cache hit (the job uses that Redis), the
+#      job's collection is in that Milvus; the given Redis stopping is reported and the stack keeps
+#      answering; after run-local exits, the given Kafka and Milvus still run.
 #   2. redisStoppedUnderTheStackIsReportedAndTheCacheResumes: run-local.sh with its own Redis;
 #      that Redis killed: "redis stopped (pid N)" on the console, run-local and the job still run,
 #      a query is answered ok while Redis is down (a miss, where it was a hit before); after
@@ -151,7 +151,9 @@ done
 for expect in "--kafka.bootstrap-servers $KAFKA " "--milvus.uri $MILVUS " "--redis.uri $REDIS "; do
   [[ $(job_cmdline) == *"$expect"* ]] || fail "the job's command line lacks '$expect': $(job_cmdline)"
 done
-expect_answer "how do I read a file line by line" 'ok (miss|-)' "a first query"
+# test.sh's Kafka has none of the default topics: the job made them (local.create-topics).
+grep -q 'created topic embedstream.queries' "$WORK/$CURRENT/logs/job.log" || fail "the job did not create its topics on the given Kafka"
+expect_answer "how do I read a file line by line" 'ok miss' "a first query"
 await_hit "how do I read a file line by line" 30 # the job caches in the given Redis
 "$EMBEDSTREAM_TEST_MILVUS_VENV/bin/python" - "$MILVUS" <<'EOF' || fail "the job's collection is not in the given Milvus"
 import sys
@@ -161,7 +163,7 @@ assert client.has_collection("embedstream_chunks"), client.list_collections()
 EOF
 stack_stop "$WORK/given-redis/redis.pid" TERM
 await_console 'the redis at redis://127\.0\.0\.1:[0-9]+ does not accept connections; the job keeps answering' 30
-expect_answer "how do I read a file line by line" 'ok (miss|-)' "while the given Redis is down"
+expect_answer "how do I read a file line by line" 'ok miss' "while the given Redis is down"
 stop_run_local
 stack_tcp_open "${KAFKA%:*}" "${KAFKA##*:}" || fail "the given Kafka stopped with run-local"
 # shellcheck disable=SC2046 # "HOST PORT"
