@@ -11,9 +11,11 @@
 # from the repo root, then (when Maven passed) scripts/check-k8s.sh (the Kubernetes manifest against
 # the operator's CRD schema) and scripts/test-submission.sh, which submits the
 # packaged job jar to a standalone Flink cluster, stops it with a savepoint and resumes it;
-# EMBEDSTREAM_SKIP_SUBMISSION_TEST=1 skips that step (for focused runs of single tests).
+# EMBEDSTREAM_SKIP_SUBMISSION_TEST=1 skips that step (for focused runs of single tests), and
+# scripts/test-run-local.sh, which runs scripts/run-local.sh on these servers and stops Redis under
+# it (EMBEDSTREAM_SKIP_RUN_LOCAL_TEST=1 skips it).
 # The servers and their data (.local/test-<pid>/) are removed afterwards, whatever
-# happens. The exit status is Maven's, or the submission test's when Maven passed.
+# happens. The exit status is Maven's, or that of the first script test that failed after it.
 #
 # Exported to the tests:
 #   EMBEDSTREAM_TEST_KAFKA        127.0.0.1:<port>             bootstrap servers
@@ -82,6 +84,11 @@ stack_log "mvn exited with status $rc"
 if ((rc == 0)); then
   stack_log "running: scripts/check-k8s.sh (FlinkDeployment against the operator's CRD schema)"
   scripts/check-k8s.sh || rc=$?
+fi
+# Like the cluster test, the run-local test needs the jar that `mvn verify` packages.
+if ((rc == 0)) && [[ -z ${EMBEDSTREAM_SKIP_RUN_LOCAL_TEST:-} ]]; then
+  stack_log "running: scripts/test-run-local.sh (run-local.sh on existing servers; Redis stopped under it)"
+  scripts/test-run-local.sh "$WORK/run-local" || rc=$?
 fi
 # The cluster test needs the jar that `mvn verify` packages, so it runs after Maven.
 if ((rc == 0)) && [[ -z ${EMBEDSTREAM_SKIP_SUBMISSION_TEST:-} ]]; then

@@ -21,12 +21,15 @@
 #   stack_log MSG... / stack_err MSG...   progress / error line on stderr
 #   stack_free_port [COUNT]               COUNT (default 1) distinct free TCP ports on 127.0.0.1
 #   stack_port_open PORT                  true when 127.0.0.1:PORT accepts connections
+#   stack_tcp_open HOST PORT              true when HOST:PORT accepts connections (3 s timeout)
+#   stack_endpoint ADDRESS DEFAULT_PORT   "HOST PORT" of a URI or HOST[:PORT] (scheme, user info, path dropped)
 #   stack_pid_alive PIDFILE [REGEX]       true when the PID in PIDFILE runs (and its cmdline matches REGEX)
 #   stack_spawn NAME DIR STOPSIG CMD...   start CMD detached (own session), log + PID file in DIR, register it
 #   stack_wait_for NAME DIR SECS CHECK... poll CHECK... every second until true; fail if NAME died or timed out
 #   stack_stop PIDFILE [SIG]              stop one process: SIG (TERM) to its group, KILL after STACK_STOP_TIMEOUT (15 s)
 #   stack_stop_all                        stop everything registered, newest first
-#   stack_dead_service                    print the name of the first registered process that is no longer running
+#   stack_dead_service [NAME...]          print the name of the first registered process that is no longer
+#                                         running, NAMEs excepted
 #
 #   stack_install_kafka HOME              Kafka jars into HOME/libs (via scripts/kafka/pom.xml), log configs into HOME/config
 #   stack_kafka_tool HOME CLASS ARGS...   run a Kafka tool class (e.g. org.apache.kafka.tools.TopicCommand)
@@ -68,8 +71,22 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
-stack_port_open() {
-  timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null
+stack_port_open() { stack_tcp_open 127.0.0.1 "$1"; }
+
+stack_tcp_open() {
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
+}
+
+# redis://:pw@host:6380/0 -> "host 6380"; http://[::1]:19530 -> "::1 19530"; host -> "host DEFAULT_PORT".
+stack_endpoint() {
+  local rest=${1#*://} default=$2
+  rest=${rest%%[/?#]*}
+  rest=${rest##*@}
+  if [[ $rest =~ ^\[([^]]+)\](:([0-9]+))?$ || $rest =~ ^([^:[]+)(:([0-9]+))?$ ]]; then
+    printf '%s %s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[3]:-$default}"
+  else
+    return 1
+  fi
 }
 
 # True when PID runs and is not a zombie.
@@ -199,9 +216,12 @@ stack_stop_all() {
 }
 
 stack_dead_service() {
-  local entry pidfile
+  local entry pidfile ignore
   for entry in ${STACK_PIDFILES[@]+"${STACK_PIDFILES[@]}"}; do
     pidfile=${entry#*:}
+    for ignore in "$@"; do
+      [[ $(basename "$pidfile" .pid) != "$ignore" ]] || continue 2
+    done
     if ! stack_pid_alive "$pidfile"; then
       basename "$pidfile" .pid
       return 0

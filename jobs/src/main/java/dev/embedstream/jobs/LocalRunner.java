@@ -1,8 +1,20 @@
 package dev.embedstream.jobs;
 
+import static dev.embedstream.common.EmbedstreamOptions.KAFKA_BOOTSTRAP;
+import static dev.embedstream.common.EmbedstreamOptions.TOPIC_DLQ;
+import static dev.embedstream.common.EmbedstreamOptions.TOPIC_DOCUMENTS;
+import static dev.embedstream.common.EmbedstreamOptions.TOPIC_QUERIES;
+import static dev.embedstream.common.EmbedstreamOptions.TOPIC_RESPONSES;
+
 import dev.embedstream.jobs.io.KafkaIO;
 import dev.embedstream.jobs.metrics.LoopbackPrometheusReporterFactory;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -11,6 +23,10 @@ import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * The job in an in-process Flink MiniCluster with its web UI and Prometheus reporter, for
@@ -25,11 +41,19 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * TaskManager's data port and the metrics. Flink's own Prometheus reporter cannot bind a host (it
  * serves on every interface), so the local run uses {@link LoopbackPrometheusReporterFactory}.
  * {@code LocalRunnerListensOnLoopbackOnlyTest} checks the sockets of a running MiniCluster.
+ *
+ * <p>With {@code local.create-topics} it first creates the job's topics that are missing, for
+ * {@code run-local.sh --kafka HOST:PORT}: a broker the script did not start gets no topics from it
+ * (its Kafka tools belong to the broker install it skips), and Flink's Kafka source fails on a
+ * topic that does not exist, whatever the broker's {@code auto.create.topics.enable}.
  */
 public final class LocalRunner {
 
     /** The only address the local run listens on. */
     static final String LOOPBACK = "127.0.0.1";
+
+    /** Partitions of a topic the local run creates: one per subtask at its default parallelism 2. */
+    static final int TOPIC_PARTITIONS = 2;
 
     static final ConfigOption<Integer> WEB_PORT = ConfigOptions.key("local.web-port").intType().defaultValue(8081)
             .withDescription("Web UI / REST port of the local MiniCluster.");
@@ -38,11 +62,20 @@ public final class LocalRunner {
     static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("local.checkpoint-dir").stringType()
             .defaultValue(Path.of(System.getProperty("java.io.tmpdir"), "embedstream-checkpoints").toString())
             .withDescription("Directory of the local run's checkpoints.");
+    static final ConfigOption<Boolean> CREATE_TOPICS = ConfigOptions.key("local.create-topics").booleanType()
+            .defaultValue(false).withDescription("Create the job's missing topics (" + TOPIC_PARTITIONS
+                    + " partitions, the broker's default replication factor) before the job starts.");
+
+    /** How long creating the topics may take before the local run gives up. */
+    private static final long CREATE_TOPICS_TIMEOUT_S = 60;
 
     private LocalRunner() {}
 
     public static void main(String[] args) throws Exception {
         Configuration conf = localConfiguration(args);
+        if (conf.get(CREATE_TOPICS)) {
+            createMissingTopics(conf);
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
         Pipeline.define(env, KafkaIO.sources(conf), KafkaIO.sinks(conf), JobSettings.from(conf));
         env.execute("embedstream");
@@ -73,5 +106,35 @@ public final class LocalRunner {
             conf.setString("parallelism.default", "2");
         }
         return conf;
+    }
+
+    /**
+     * Creates the job's topics that do not exist yet; one that exists, or appears meanwhile, is left
+     * as it is. The replication factor is the broker's default, so a cluster that requires more
+     * than one replica gets what it asks for.
+     */
+    static void createMissingTopics(Configuration conf) throws Exception {
+        Properties props = KafkaIO.passthrough(conf);
+        props.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, conf.get(KAFKA_BOOTSTRAP));
+        try (Admin admin = Admin.create(props)) {
+            var existing = admin.listTopics().names().get(CREATE_TOPICS_TIMEOUT_S, TimeUnit.SECONDS);
+            List<NewTopic> missing = new ArrayList<>();
+            for (String topic : List.of(conf.get(TOPIC_DOCUMENTS), conf.get(TOPIC_QUERIES), conf.get(TOPIC_RESPONSES),
+                    conf.get(TOPIC_DLQ))) {
+                if (!existing.contains(topic) && missing.stream().noneMatch(t -> t.name().equals(topic))) {
+                    missing.add(new NewTopic(topic, Optional.of(TOPIC_PARTITIONS), Optional.empty()));
+                }
+            }
+            for (var created : admin.createTopics(missing).values().entrySet()) {
+                try {
+                    created.getValue().get(CREATE_TOPICS_TIMEOUT_S, TimeUnit.SECONDS);
+                    System.err.println("[LocalRunner] created topic " + created.getKey());
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+        }
     }
 }

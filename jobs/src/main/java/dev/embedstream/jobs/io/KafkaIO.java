@@ -62,7 +62,8 @@ public final class KafkaIO {
                 .build();
     }
 
-    static Properties passthrough(Configuration conf) {
+    /** The {@code kafka.properties.*} options as Kafka client properties (also for LocalRunner's admin client). */
+    public static Properties passthrough(Configuration conf) {
         Properties props = new Properties();
         for (Map.Entry<String, String> e : conf.toMap().entrySet()) {
             if (e.getKey().startsWith(PASSTHROUGH_PREFIX)) {
