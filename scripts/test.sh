@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # scripts/test.sh - the project's test command.
 #
-# Installs what is missing (redis-server and prometheus via apt, Milvus Lite venv in .local/venv,
+#   scripts/test.sh [MAVEN-ARGS...]          both tiers against real servers, as CI runs them
+#   scripts/test.sh --fast [MAVEN-ARGS...]   tier 1 only: `mvn -B -ntp test`, no servers, seconds
+#
+# Tier 1 is every *Test class (surefire; unit, operator-harness and MiniCluster tests that need no
+# server, PipelineTest among them); tier 2 every *ITCase class (failsafe; real Kafka, Milvus Lite,
+# Redis, Prometheus). Extra arguments go to Maven. One ITCase (tier 1 skipped):
+#   EMBEDSTREAM_SKIP_SUBMISSION_TEST=1 scripts/test.sh -Dit.test=EndToEndPipelineITCase \
+#       -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
+# One *Test class: scripts/test.sh --fast -Dtest=PipelineTest
+#
+# Without --fast it installs what is missing (redis-server and prometheus via apt, Milvus Lite venv in .local/venv,
 # Kafka jars in .local/kafka), starts a throw-away Kafka broker (KRaft), Milvus Lite
 # server and Redis server on FREE ports of 127.0.0.1 (never the default ports, so it
 # can run beside scripts/run-local.sh), exports where they are and runs
@@ -41,6 +51,12 @@ cd "$ROOT"
 for tool in java mvn python3; do
   command -v "$tool" >/dev/null || { stack_err "$tool is not on PATH (needs Java 17, Maven, Python 3)"; exit 1; }
 done
+
+if [[ ${1:-} == --fast ]]; then
+  shift
+  stack_log "running: mvn -B -ntp test $* (tier 1: no servers)"
+  exec mvn -B -ntp test "$@"
+fi
 
 LOCAL="$ROOT/.local"
 WORK="$LOCAL/test-$$"

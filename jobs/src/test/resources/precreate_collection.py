@@ -1,6 +1,6 @@
 """Creates a chunk collection the way an operator might by hand, with pymilvus: embedstream's
 schema and id-scheme stamp, but doc_id limited to 64 characters (the sample corpus uses up to 61), so that Milvus itself refuses
-a row with a longer doc_id (what PoisonRecordsTest needs: a write Milvus rejects).
+a row with a longer doc_id (what PoisonRecordsITCase needs: a write Milvus rejects).
 
 usage: python precreate_collection.py URI COLLECTION DIMENSION ID_SCHEME_PROPERTY ID_SCHEME
 """

@@ -8,6 +8,7 @@ import dev.embedstream.jobs.operators.EmbedDocuments;
 import dev.embedstream.jobs.operators.EmbedQueries;
 import dev.embedstream.jobs.operators.EmbedderFactory;
 import dev.embedstream.jobs.operators.MilvusSink;
+import dev.embedstream.jobs.operators.MilvusSinkClient;
 import dev.embedstream.jobs.operators.ParseDocuments;
 import dev.embedstream.jobs.operators.ParseQueries;
 import dev.embedstream.jobs.operators.Replies;
@@ -43,11 +44,12 @@ public final class Pipeline {
 
     public static void define(
             StreamExecutionEnvironment env, PipelineSources sources, PipelineSinks sinks, JobSettings settings) {
-        define(env, sources, sinks, settings, EmbedderFactory.onnx(settings));
+        define(env, sources, sinks, settings, EmbedderFactory.onnx(settings), MilvusSinkClient::milvus);
     }
 
+    /** The job with another model and Milvus writer: PipelineTest runs the whole graph without servers. */
     static void define(StreamExecutionEnvironment env, PipelineSources sources, PipelineSinks sinks,
-            JobSettings settings, EmbedderFactory embedder) {
+            JobSettings settings, EmbedderFactory embedder, MilvusSinkClient.Factory milvusWriter) {
         // Explicit on every operator: keyed state is split into this many key groups, so a
         // savepoint restores into any parallelism up to it, and changing it later breaks restores.
         int maxParallelism = settings.maxParallelism();
@@ -78,7 +80,7 @@ public final class Pipeline {
         SingleOutputStreamOperator<ChunkTask> embedded = chunks
                 .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings, embedder))
                 .uid("embed-documents").setMaxParallelism(maxParallelism);
-        embedded.sinkTo(MilvusSink.builder().withOptions(settings).build()).name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
+        embedded.sinkTo(MilvusSink.builder().withOptions(settings).setClientFactory(milvusWriter).build()).name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
 
         // Queries embed in their own task: a document backlog, or Milvus writes stalled by an
         // outage, must never hold a query back.

@@ -2,14 +2,12 @@ package dev.embedstream.common.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.embedstream.common.testing.TestServers;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** The two levels together; L2 against the real redis-server started by scripts/test.sh. */
+/** The in-process level (no Redis); both levels with a real redis-server: EmbeddingCacheITCase. */
 class EmbeddingCacheTest {
 
     private static final float[] V = {0.5f, -0.25f, 1e-9f};
@@ -57,21 +55,5 @@ class EmbeddingCacheTest {
         }
         assertThat(c.l1Bytes()).isPositive().isLessThanOrEqualTo(bound);
         assertThat(c.l1Entries()).as("entries of ~1.9 KB in 256 KB").isBetween(50L, 150L);
-    }
-
-    @Test
-    void redisHitsAreCopiedIntoTheInProcessLevel() {
-        String fp = fingerprint();
-        var key = EmbeddingCache.Key.of("t", "from another TaskManager " + UUID.randomUUID());
-        try (RedisLink link = new RedisLink("test", TestServers.redisUri(), Duration.ofMillis(500))) {
-            new RedisEmbeddingCache(link, fp, V.length, Duration.ofMinutes(5)).putAll(Map.of(key, V));
-            EmbeddingCache c = new EmbeddingCache(fp, 1 << 20, new RedisEmbeddingCache(link, fp, V.length, Duration.ofMinutes(5)));
-            assertThat(c.getL1(key)).as("not in this JVM's L1 yet").isNull();
-            EmbeddingCache.Found first = c.getAll(List.of(key));
-            assertThat(first.l2Hits()).isEqualTo(1);
-            assertThat(first.vectors().get(key)).containsExactly(V);
-            assertThat(c.getL1(key)).containsExactly(V);
-            assertThat(c.getAll(List.of(key)).l1Hits()).isEqualTo(1);
-        }
     }
 }

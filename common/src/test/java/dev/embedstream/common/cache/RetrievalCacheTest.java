@@ -4,53 +4,37 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.embedstream.common.cache.CollectionEpochs.Epoch;
 import dev.embedstream.common.model.Hit;
-import dev.embedstream.common.testing.RedisProcess;
-import dev.embedstream.common.testing.TestServers;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** Answers, epochs, Redis AUTH and TLS against real redis-server processes. */
+/**
+ * The retrieval cache's keys, bounds and behaviour without Redis (a closed port: every call fails
+ * at once). What it stores in a real redis-server: RetrievalCacheITCase.
+ */
 class RetrievalCacheTest {
-
-    private static final List<Hit> ANSWER = List.of(
-            new Hit("doc-1", 0, 0.83, "rotate logs with RotatingFileHandler", Map.of("lang", "en")),
-            new Hit("doc-2", 2, 0.51, "ünïcode ✓", Map.of()));
 
     private static final Epoch E1 = new Epoch("0123456789abcdef", 1);
     private static final Epoch E2 = new Epoch("0123456789abcdef", 2);
 
-    private static RetrievalCache cache(RedisLink link, String collection, long refreshMs) {
-        return new RetrievalCache(link, collection, "fp", Duration.ofMinutes(5), Duration.ofMillis(refreshMs), 1 << 20);
-    }
-
-    private static RedisLink link() {
-        return new RedisLink("test", TestServers.redisUri(), Duration.ofMillis(500));
-    }
-
-    @Test
-    void anAnswerStoredInRedisComesBackWhole() {
-        String collection = "c" + UUID.randomUUID();
-        try (RedisLink writer = link(); RedisLink reader = link()) {
-            RetrievalCache w = cache(writer, collection, 500);
-            String key = w.key("t", E1, "how to rotate logs", 3, "{}");
-            w.put(key, ANSWER);
-            // As another TaskManager would: no L1 entry, so the answer comes from Redis.
-            RetrievalCache r = new RetrievalCache(reader, collection, "fp", Duration.ofMinutes(5), Duration.ofMillis(500), 0);
-            assertThat(r.getL1(key)).isNull();
-            assertThat(r.getAll(List.of(key))).containsEntry(key, ANSWER);
+    private static RedisLink deadRedis() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return new RedisLink("test", "redis://127.0.0.1:" + s.getLocalPort(), Duration.ofMillis(100));
         }
     }
 
+    private static RetrievalCache cache(RedisLink link, String collection) {
+        return new RetrievalCache(link, collection, "fp", Duration.ofMinutes(5), Duration.ofMillis(500), 1 << 20);
+    }
+
     @Test
-    void keysSeparateTenantsEpochsTopKFiltersAndModels() {
-        try (RedisLink l = link()) {
-            RetrievalCache c = cache(l, "c", 500);
+    void keysSeparateTenantsEpochsTopKFiltersAndModels() throws Exception {
+        try (RedisLink l = deadRedis()) {
+            RetrievalCache c = cache(l, "c");
             String base = c.key("a", E1, "q", 3, "{}");
             assertThat(c.key("a", E1, "  q ", 3, "{}")).as("normalised text").isEqualTo(base);
             assertThat(List.of(c.key("b", E1, "q", 3, "{}"), c.key("a", E2, "q", 3, "{}"), c.key("a", E1, "q", 4, "{}"),
@@ -62,36 +46,9 @@ class RetrievalCacheTest {
     }
 
     @Test
-    void aCommittedWriteMakesEveryOlderAnswerUnreachableWithinTheRefreshInterval() throws Exception {
-        String collection = "c" + UUID.randomUUID();
-        try (RedisLink queries = link(); RedisLink sink = link()) {
-            RetrievalCache c = cache(queries, collection, 300);
-            Epoch before = c.epochs(List.of("t")).get("t");
-            assertThat(before).isNotNull();
-            Epoch otherBefore = c.epochs(List.of("other-tenant")).get("other-tenant");
-            String oldKey = c.key("t", before, "q", 3, "{}");
-            c.put(oldKey, ANSWER);
-
-            assertThat(new CollectionEpochs(sink, collection).bump(List.of("t"))).isTrue();
-            assertThat(c.epochs(List.of("t")).get("t")).as("still trusted within the refresh interval").isEqualTo(before);
-            Thread.sleep(400);
-            Epoch after = c.epochs(List.of("t")).get("t");
-            assertThat(after).isEqualTo(new Epoch(before.generation(), before.counter() + 1));
-            String newKey = c.key("t", after, "q", 3, "{}");
-            assertThat(newKey).isNotEqualTo(oldKey);
-            assertThat(c.getAll(List.of(newKey))).isEmpty();
-            assertThat(c.epochs(List.of("other-tenant")).get("other-tenant")).as("other tenants keep their epoch").isEqualTo(otherBefore);
-        }
-    }
-
-    @Test
     void withoutRedisNoEpochIsKnownSoNothingIsServed() throws Exception {
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            closedPort = s.getLocalPort();
-        }
-        try (RedisLink dead = new RedisLink("test", "redis://127.0.0.1:" + closedPort, Duration.ofMillis(100))) {
-            RetrievalCache c = cache(dead, "c", 500);
+        try (RedisLink dead = deadRedis()) {
+            RetrievalCache c = cache(dead, "c");
             assertThat(c.epochs(List.of("t"))).isEmpty();
             assertThat(c.freshEpoch("t")).isNull();
             assertThat(new CollectionEpochs(dead, "c").bump(List.of("t"))).isFalse();
@@ -99,39 +56,9 @@ class RetrievalCacheTest {
     }
 
     @Test
-    void passwordFromTheUriAuthenticates() throws Exception {
-        try (RedisProcess redis = RedisProcess.start(false, "--requirepass", "s3cret");
-                RedisLink good = new RedisLink("test", "redis://:s3cret@127.0.0.1:" + redis.port, Duration.ofMillis(500));
-                RedisLink bad = new RedisLink("test", "redis://:wrong@127.0.0.1:" + redis.port, Duration.ofMillis(500))) {
-            assertThat(new CollectionEpochs(good, "c").bump(List.of("t"))).isTrue();
-            assertThat(new CollectionEpochs(good, "c").read(List.of("t"))).hasValueSatisfying(m -> assertThat(m).containsKey("t"));
-            assertThat(new CollectionEpochs(bad, "c").read(List.of("t"))).isEmpty();
-        }
-    }
-
-    @Test
-    void aRedissUriTalksTlsAndAPlainOneCannot(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
-        Process cert = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString(),
-                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        assertThat(cert.waitFor()).as("openssl made a test certificate").isZero();
-        try (RedisProcess redis = RedisProcess.start(true, "--tls-cert-file", dir.resolve("cert.pem").toString(),
-                "--tls-key-file", dir.resolve("key.pem").toString(), "--tls-ca-cert-file", dir.resolve("cert.pem").toString(),
-                "--tls-auth-clients", "no");
-                // A self-signed test certificate: peer verification off here; with a real CA the JVM trust store verifies it.
-                RedisLink tls = new RedisLink("test", "rediss://127.0.0.1:" + redis.port + "?verifyPeer=NONE", Duration.ofSeconds(2));
-                RedisLink plain = new RedisLink("test", "redis://127.0.0.1:" + redis.port, Duration.ofMillis(500))) {
-            assertThat(new CollectionEpochs(tls, "c").bump(List.of("t"))).isTrue();
-            assertThat(new CollectionEpochs(tls, "c").read(List.of("t"))).hasValueSatisfying(m -> assertThat(m).containsKey("t"));
-            assertThat(new CollectionEpochs(plain, "c").read(List.of("t"))).isEmpty();
-        }
-    }
-
-    @Test
     void heavyMetadataCountsAgainstTheInProcessBound() {
-        Hit light = new Hit("d", 0, 0.5, "text", java.util.Map.of("k", "v"));
-        Hit heavy = new Hit("d", 0, 0.5, "text", java.util.Map.of("k", "v".repeat(4000)));
+        Hit light = new Hit("d", 0, 0.5, "text", Map.of("k", "v"));
+        Hit heavy = new Hit("d", 0, 0.5, "text", Map.of("k", "v".repeat(4000)));
         assertThat(RetrievalCache.weight("key", List.of(heavy)) - RetrievalCache.weight("key", List.of(light)))
                 .isGreaterThanOrEqualTo(2 * 3999);
     }

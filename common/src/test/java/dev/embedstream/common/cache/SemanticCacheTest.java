@@ -107,6 +107,16 @@ class SemanticCacheTest {
     }
 
     @Test
+    void entriesExpireWithTheAnswerTtl() throws Exception {
+        SemanticCache c = new SemanticCache(0.9, 1 << 20, java.time.Duration.ofMillis(300));
+        String group = "g-" + UUID.randomUUID();
+        c.put(group, unit(1, 0, 0), ANSWER);
+        assertThat(c.find(group, unit(1, 0, 0))).isEqualTo(ANSWER);
+        Thread.sleep(600);
+        assertThat(c.find(group, unit(1, 0, 0))).isNull();
+    }
+
+    @Test
     void falseHitRateOnNearMissesAtTheDefaultThresholdIsMeasuredAndAtMostOneInTen() throws Exception {
         Map<String, Object> report = new LinkedHashMap<>();
         try (EmbeddingEngine engine = TestServers.openDefaultEngine()) {

@@ -3,7 +3,6 @@ package dev.embedstream.jobs.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.embedstream.common.model.Op;
-import dev.embedstream.common.testing.TestServers;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.TestSettings;
 import dev.embedstream.jobs.types.ChunkTask;
@@ -18,8 +17,6 @@ import org.junit.jupiter.api.Test;
 
 /** The document embedder in Flink's operator harness, with a fake model that records its batches. */
 class EmbedDocumentsTest {
-
-
 
     private OneInputStreamOperatorTestHarness<ChunkTask, ChunkTask> harness;
 
@@ -40,7 +37,7 @@ class EmbedDocumentsTest {
                 "batch.documents.max-wait", "50ms", "batch.queries.max-wait", "5ms"));
     }
 
-    private static OneInputStreamOperatorTestHarness<ChunkTask, ChunkTask> open(
+    static OneInputStreamOperatorTestHarness<ChunkTask, ChunkTask> open(
             OperatorSubtaskState state, JobSettings settings) throws Exception {
         EmbedDocuments op = new EmbedDocuments(settings, RecordingEmbedder::new);
         var h = new OneInputStreamOperatorTestHarness<>(op);
@@ -52,10 +49,10 @@ class EmbedDocumentsTest {
         return h;
     }
 
-    private static ChunkTask chunk(String doc, String text) {
+    /** Package-private with the two-argument open: EmbedDocumentsITCase drives the same harness. */
+    static ChunkTask chunk(String doc, String text) {
         return new ChunkTask(doc, Op.UPSERT, "default", 0, 1, text, text.length() / 4 + 2, "h", "{}", null, null);
     }
-
 
     private List<ChunkTask> emitted() {
         return harness.extractOutputValues();
@@ -202,30 +199,6 @@ class EmbedDocumentsTest {
                 List.of("tiny", "x".repeat(400)), List.of("wee", "y".repeat(396)));
         assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("long1", "short1", "long2", "short2");
     }
-
-    @Test
-    void textsCachedInRedisSkipTheModelOfAnotherTaskManager() throws Exception {
-        // No L1, as in a second TaskManager: only Redis can know the vectors.
-        JobSettings withRedis = TestSettings.with("batch.max-size", "2", "redis.uri", TestServers.redisUri(),
-                "cache.embedding.l1-size", "0");
-        String unique = java.util.UUID.randomUUID().toString();
-        var first = open(null, withRedis);
-        first.processElement(new StreamRecord<>(chunk("a", "cached one " + unique)));
-        first.processElement(new StreamRecord<>(chunk("b", "cached two " + unique)));
-        List<ChunkTask> computed = first.extractOutputValues();
-        first.close();
-        assertThat(RecordingEmbedder.CALLS).hasSize(1);
-
-        var second = open(null, withRedis);
-        second.processElement(new StreamRecord<>(chunk("a", "cached one " + unique)));
-        second.processElement(new StreamRecord<>(chunk("b", "cached two " + unique)));
-        List<ChunkTask> cached = second.extractOutputValues();
-        second.close();
-        assertThat(RecordingEmbedder.CALLS).as("model calls").hasSize(1);
-        assertThat(cached.get(0).vector()).containsExactly(computed.get(0).vector());
-        assertThat(cached.get(1).vector()).containsExactly(computed.get(1).vector());
-    }
-
 
     @Test
     void textsInTheInProcessCacheSkipTheBatcherAndKeepTheirPlace() throws Exception {

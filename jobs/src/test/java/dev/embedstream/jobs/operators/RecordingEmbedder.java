@@ -6,17 +6,17 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * A fake model for operator harness tests: records every batch it is given and returns the
- * vector (text length, 1). Static because the operator serializes its factory.
+ * A fake model for operator harness tests and PipelineTest: records every batch it is given and
+ * returns the vector (text length, 1). Static because the operator serializes its factory.
  */
-final class RecordingEmbedder implements Embedder {
+public final class RecordingEmbedder implements Embedder {
 
-    static final List<List<String>> CALLS = Collections.synchronizedList(new ArrayList<>());
+    public static final List<List<String>> CALLS = Collections.synchronizedList(new ArrayList<>());
     static volatile boolean failing;
     /** Part of the fingerprint, so each test starts with an empty in-process cache. */
     private static volatile int generation;
 
-    static void reset() {
+    public static void reset() {
         CALLS.clear();
         failing = false;
         generation++;

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the DLQ with its key (a tombstone is a delete), every dead letter fits its budget, and every
  * query that names a request id is answered once.
  */
-class FuzzedInputTest {
+class FuzzedInputITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Against the real Milvus Lite server started by scripts/test.sh. */
-class MilvusStoreTest {
+class MilvusStoreITCase {
 
     private static MilvusStore store;
 

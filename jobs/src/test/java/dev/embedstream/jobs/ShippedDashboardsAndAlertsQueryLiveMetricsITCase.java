@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (scripts/check-promql.py), and every alert rule must evaluate healthily. A renamed metric, a wrong
  * label or a broken rule fails here instead of showing an empty panel in production.
  */
-class ShippedDashboardsAndAlertsQueryLiveMetricsTest {
+class ShippedDashboardsAndAlertsQueryLiveMetricsITCase {
 
     private static final int REPORTER_PORT = freePort();
     private static final Duration WAIT = Duration.ofSeconds(120);

@@ -20,11 +20,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What Redis holds is not trusted, and losing it never brings an old answer back: garbage is a
- * counted miss, a flushed or evicted epoch comes back as one never used before, L1 expires, and no
+ * counted miss, a flushed or evicted epoch comes back as one never used before, L1 expires (the
+ * semantic cache too: SemanticCacheTest), and no
  * key of one tenant is another's. Against real redis-server processes (a private one where the
  * test flushes it).
  */
-class CachesNeverServeStaleOrForeignAnswersTest {
+class CachesNeverServeStaleOrForeignAnswersITCase {
 
     private static final List<Hit> ANSWER = List.of(new Hit("doc-1", 0, 0.83, "rotate logs", Map.of("lang", "en")));
     private static final int DIM = 4;
@@ -189,16 +190,6 @@ class CachesNeverServeStaleOrForeignAnswersTest {
             assertThat(c.getL1(key)).as("L1 after the TTL").isNull();
             assertThat(c.getAll(List.of(key))).as("neither level after the TTL").isEmpty();
         }
-    }
-
-    @Test
-    void semanticEntriesExpireWithTheAnswerTtl() throws Exception {
-        SemanticCache c = new SemanticCache(0.9, 1 << 20, Duration.ofMillis(300));
-        String group = "g-" + UUID.randomUUID();
-        c.put(group, V, ANSWER);
-        assertThat(c.find(group, V)).isEqualTo(ANSWER);
-        Thread.sleep(600);
-        assertThat(c.find(group, V)).isNull();
     }
 
     @Test

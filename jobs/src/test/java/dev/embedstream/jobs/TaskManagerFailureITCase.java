@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Milvus holds exactly the expected chunks (none missing, none extra) and every query sent during
  * the failures has an answer.
  */
-class TaskManagerFailureTest {
+class TaskManagerFailureITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(

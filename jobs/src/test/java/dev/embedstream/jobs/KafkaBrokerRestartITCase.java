@@ -26,7 +26,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * running job: the job recovers on its own, every document sent before and after lands in Milvus
  * exactly once, and queries sent after the restart are answered.
  */
-class KafkaBrokerRestartTest {
+class KafkaBrokerRestartITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(

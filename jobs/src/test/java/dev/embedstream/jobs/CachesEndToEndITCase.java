@@ -28,7 +28,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Milvus Lite and redis-server: answers are never older than the last write nor another tenant's,
  * and a Redis killed mid-run costs no document and no answer, and is used again when it returns.
  */
-class CachesEndToEndTest {
+class CachesEndToEndITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The whole job on a Flink MiniCluster at parallelism 2 against the real Kafka broker, Milvus Lite
  * server, Redis and ONNX model: ingest, update, delete, ask, and check the answers and the Milvus rows.
  */
-class EndToEndPipelineTest {
+class EndToEndPipelineITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * crafted to escape into the Milvus expression. Every attack must fail.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class HostileTenantsTest {
+class HostileTenantsITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(

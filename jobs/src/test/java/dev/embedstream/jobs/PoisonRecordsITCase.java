@@ -45,7 +45,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * job records no restart and no exception (REST API), every good document lands, every poison
  * record is in the DLQ with its code, and every query is answered.
  */
-class PoisonRecordsTest {
+class PoisonRecordsITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(

@@ -50,7 +50,7 @@ import org.junit.jupiter.api.Test;
  * The Milvus sink in Flink's sink-writer operator (test harness: real mailbox, manual processing
  * time) against the real Milvus Lite, Kafka and Redis servers of scripts/test.sh.
  */
-class MilvusSinkWriterTest {
+class MilvusSinkWriterITCase {
 
     private static final Origin ORIGIN = new Origin("docs", 0, 42);
     private long checkpoint;
@@ -470,17 +470,5 @@ class MilvusSinkWriterTest {
             assertThat(epochs.read(List.of("bumped")).orElseThrow()).as("the restored writer bumped the tenant's epoch")
                     .isNotEqualTo(before);
         }
-    }
-
-    @Test
-    void theBuilderRefusesWhatWouldReorderOrLoseWrites() {
-        JobSettings s = settings(unique("w_"), unique("dlq_"));
-        assertThatThrownBy(() -> MilvusSink.builder().build()).hasMessageContaining("settings");
-        assertThatThrownBy(() -> MilvusSink.builder().withOptions(s).setMaxInFlightRequests(2).build())
-                .hasMessageContaining("one request in flight");
-        assertThatThrownBy(() -> MilvusSink.builder().withOptions(s).setMaxBufferedRequests(10).setMaxBatchSize(10).build())
-                .hasMessageContaining("more entries than one batch");
-        assertThatThrownBy(() -> MilvusSink.builder().withOptions(s).setMaxRetryTime(Duration.ofMinutes(10)).build())
-                .hasMessageContaining("request timeout");
     }
 }

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * outage are answered {@code error} within their budget, and once Milvus is back every document
  * is there exactly once.
  */
-class MilvusOutageTest {
+class MilvusOutageITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * clients and the job, and checks that no secret appears there, in the dead letters or in the
  * responses, while the password demonstrably works (a repeated question is a cache hit).
  */
-class SecretsStayOutOfLogsAndRecordsTest {
+class SecretsStayOutOfLogsAndRecordsITCase {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(
