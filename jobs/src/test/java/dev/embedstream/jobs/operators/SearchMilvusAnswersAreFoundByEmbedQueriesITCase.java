@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * caches through {@link Caches} with the fingerprint of the same model, so their keys agree. The
  * real operators in Flink's harness, against real Redis and Milvus Lite, with the fake model.
  */
-class SearchMilvusAnswersAreFoundByEmbedQueriesTest {
+class SearchMilvusAnswersAreFoundByEmbedQueriesITCase {
 
     private static QueryTask query(String id, String text) {
         return new QueryTask(id, text, 5, "default", "{}", 0, -1, System.currentTimeMillis(), null, null);

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * The links of all subtasks in a JVM share one lettuce ClientResources (one set of Netty thread
  * pools), which lives exactly as long as some link uses it: against a real redis-server.
  */
-class RedisLinksShareOneClientResourcesTest {
+class RedisLinksShareOneClientResourcesITCase {
 
     /** Lettuce's I/O event loop threads, whatever the transport (nio, epoll, kqueue, io_uring). */
     private static final Pattern IO_THREAD = Pattern.compile("lettuce-\\w+EventLoop-.*");
