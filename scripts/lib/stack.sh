@@ -463,8 +463,10 @@ stack_build_job() {
   # One reactor run for both goals: embedstream-common is resolved from this build, so it need
   # not be installed in ~/.m2 (a goal run alone would look for it there, and fail on a fresh
   # machine). Each module writes the classpath file; jobs comes last, so its list stays.
+  # Scope compile is compile + provided: Flink, the model jars, and what the job jar leaves to
+  # Flink's lib/ (commons-lang3, snappy, ...: jobs/pom.xml).
   (cd "$root" && mvn -B -ntp -q -DskipTests -pl jobs -am package dependency:build-classpath \
-    -Dmdep.includeScope=provided -Dmdep.outputFile="$cpfile") || { stack_err "the build failed"; return 1; }
+    -Dmdep.includeScope=compile -Dmdep.outputFile="$cpfile") || { stack_err "the build failed"; return 1; }
   [[ -f $jar ]] || { stack_err "the build did not produce $jar"; return 1; }
   [[ -s $cpfile ]] || { stack_err "the build did not write $cpfile"; return 1; }
   touch "$cpfile" # newer than the jar: the next run skips the build

