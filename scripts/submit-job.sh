@@ -8,7 +8,7 @@ usage() {
 Usage: scripts/submit-job.sh [OPTIONS] [--] [JOB OPTIONS...]
 
 Uploads the job jar to the Flink cluster, runs dev.embedstream.jobs.EmbedstreamJob with the job
-options (every `--key value` of the README's configuration table, e.g. --kafka.bootstrap-servers
+options (every `--key value` of docs/configuration.md, e.g. --kafka.bootstrap-servers
 kafka:9092 --milvus.uri http://milvus:19530), waits until the job and all its tasks are RUNNING,
 removes the uploaded jar from the cluster and prints the job id on stdout.
 

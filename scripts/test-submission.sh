@@ -8,7 +8,7 @@
 #
 # The cluster: a JobManager and one TaskManager (2 slots) as separate JVMs from the Flink 2.2.1
 # jars on Maven Central (scripts/flink/pom.xml), configured by flink-conf/config.yaml, with the job
-# jar in the cluster's lib/ and ai.onnxruntime./ai.djl. parent-first (README "Submitting"), and the
+# jar in the cluster's lib/ and ai.onnxruntime./ai.djl. parent-first (docs/operations.md "Submitting"), and the
 # default model's jar (jobs/target/models/, never inside the job jar) in lib/ beside it.
 set -euo pipefail
 

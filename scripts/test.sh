@@ -64,7 +64,7 @@ WORK="$LOCAL/test-$$"
 stack_cleanup_on_exit "$WORK"
 
 stack_install_redis
-# The real Prometheus that ShippedDashboardsAndAlertsQueryLiveMetricsTest runs against the job.
+# The real Prometheus that ShippedDashboardsAndAlertsQueryLiveMetricsITCase runs against the job.
 stack_apt_install prometheus prometheus
 stack_install_milvus "$LOCAL/venv"
 stack_install_kafka "$LOCAL/kafka"

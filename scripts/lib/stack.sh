@@ -523,7 +523,7 @@ _stack_flink_ready() {
 # one TaskManager in separate JVMs started like bin/jobmanager.sh and bin/taskmanager.sh do. Its
 # configuration is flink-conf/config.yaml with addresses, ports and directories overridden for
 # this machine (DIR/checkpoints, DIR/savepoints); its classpath is DIR/lib: HOME/lib linked in,
-# plus whatever the caller put there before (the job jar, see README "Submitting"). Every
+# plus whatever the caller put there before (the job jar, see docs/operations.md "Submitting"). Every
 # KEY=VALUE after REST_PORT overrides the configuration of both JVMs (e.g. web.submit.enable=true).
 # Bound to 127.0.0.1: RPC, blob server, data port and REST. Flink's own Prometheus reporter serves
 # on every interface (it has no host option): a caller with the job jar in DIR/lib passes
