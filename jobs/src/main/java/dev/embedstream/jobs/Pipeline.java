@@ -44,7 +44,7 @@ public final class Pipeline {
 
     public static void define(
             StreamExecutionEnvironment env, PipelineSources sources, PipelineSinks sinks, JobSettings settings) {
-        define(env, sources, sinks, settings, EmbedderFactory.onnx(settings), MilvusSinkClient::milvus);
+        define(env, sources, sinks, settings, EmbedderFactory.onnx(settings.model()), MilvusSinkClient::milvus);
     }
 
     /** The job with another model and Milvus writer: PipelineTest runs the whole graph without servers. */
@@ -52,46 +52,51 @@ public final class Pipeline {
             JobSettings settings, EmbedderFactory embedder, MilvusSinkClient.Factory milvusWriter) {
         // Explicit on every operator: keyed state is split into this many key groups, so a
         // savepoint restores into any parallelism up to it, and changing it later breaks restores.
-        int maxParallelism = settings.maxParallelism();
+        int maxParallelism = settings.state().maxParallelism();
         SingleOutputStreamOperator<DocumentChange> documents = env
                 .fromSource(sources.documents(), WatermarkStrategy.noWatermarks(), "documents")
                 .uid("source-documents").setMaxParallelism(maxParallelism)
-                .process(new ParseDocuments(settings.documentLimits(), settings.deadLetters()))
+                .process(new ParseDocuments(settings.limits().documents(), settings.limits().deadLetters()))
                 .name("parse-documents").uid("parse-documents").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<ChunkTask> chunks = documents
                 .keyBy(DocumentChange::identity)
-                .process(new DedupDocuments(settings.dedupTtlMs()))
+                .process(new DedupDocuments(settings.state().dedupTtlMs()))
                 .name("dedup-documents").uid("dedup-documents").setMaxParallelism(maxParallelism)
-                .process(new ChunkDocuments(settings))
+                .process(new ChunkDocuments(settings.model(), settings.limits()))
                 .name("chunk-documents").uid("chunk-documents").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<QueryTask> queries = env
                 .fromSource(sources.queries(), WatermarkStrategy.noWatermarks(), "queries")
                 .uid("source-queries").setMaxParallelism(maxParallelism)
-                .process(new ParseQueries(settings.maxTextBytes(), settings.defaultTopK(), settings.deadLetters()))
+                .process(new ParseQueries(settings.limits().maxTextBytes(), settings.query().defaultTopK(),
+                        settings.limits().deadLetters()))
                 .name("parse-queries").uid("parse-queries").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<QueryTask> firstAsks = queries
                 .keyBy(QueryTask::key)
-                .process(new DedupQueries(settings.queryDedupTtlMs()))
+                .process(new DedupQueries(settings.state().queryDedupTtlMs()))
                 .name("dedup-queries").uid("dedup-queries").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<ChunkTask> embedded = chunks
-                .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings, embedder))
+                .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings.model(), settings.batch(), settings.cache(), embedder))
                 .uid("embed-documents").setMaxParallelism(maxParallelism);
-        embedded.sinkTo(MilvusSink.builder().withOptions(settings).setClientFactory(milvusWriter).build()).name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
+        embedded.sinkTo(MilvusSink.builder()
+                        .withOptions(settings.milvus(), settings.milvusWrite(), settings.cache(), settings.kafka(),
+                                settings.limits())
+                        .setClientFactory(milvusWriter).build())
+                .name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
 
         // Queries embed in their own task: a document backlog, or Milvus writes stalled by an
         // outage, must never hold a query back.
         SingleOutputStreamOperator<QueryTask> embeddedQueries = firstAsks
-                .transform("embed-queries", TypeInformation.of(QueryTask.class), new EmbedQueries(settings, embedder))
+                .transform("embed-queries", TypeInformation.of(QueryTask.class), new EmbedQueries(settings.model(), settings.batch(), settings.cache(), settings.milvus(), embedder))
                 .uid("embed-queries").setMaxParallelism(maxParallelism)
                 .disableChaining();
 
         DataStream<Reply> answers = AsyncDataStream
-                .unorderedWait(embeddedQueries, new SearchMilvus(settings, embedder),
-                        settings.searchTimeoutMs(), TimeUnit.MILLISECONDS, settings.maxInFlight())
+                .unorderedWait(embeddedQueries, new SearchMilvus(settings.milvus(), settings.query(), settings.cache(), settings.model(), embedder),
+                        settings.query().searchTimeoutMs(), TimeUnit.MILLISECONDS, settings.query().maxInFlight())
                 .name("search-milvus").uid("search-milvus").setMaxParallelism(maxParallelism);
 
         // Every reply passes the reply cache, which cuts it to the response budget; only answers to
@@ -100,8 +105,8 @@ public final class Pipeline {
                         embeddedQueries.getSideOutput(Replies.TAG))
                 .keyBy(Reply::key)
                 .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::key))
-                .process(new ReplyCache(settings.queryDedupTtlMs(),
-                        Math.toIntExact(settings.responseMaxBytes()), Math.toIntExact(settings.replyMaxBytes())))
+                .process(new ReplyCache(settings.state().queryDedupTtlMs(),
+                        Math.toIntExact(settings.limits().responseMaxBytes()), Math.toIntExact(settings.limits().replyMaxBytes())))
                 .name("reply-cache").uid("reply-cache").setMaxParallelism(maxParallelism)
                 .sinkTo(sinks.responses()).name("responses").uid("sink-responses").setMaxParallelism(maxParallelism);
 

@@ -2,7 +2,8 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.cache.EmbeddingCache;
 import dev.embedstream.common.embed.Embedder;
-import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.settings.CacheSettings;
+import dev.embedstream.jobs.settings.ModelSettings;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -24,7 +25,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  */
 final class BatchEmbedder implements AutoCloseable {
 
-    private final JobSettings settings;
+    private final ModelSettings model;
     private final Embedder embedder;
     private final Caches caches;
     private final ObjDoubleConsumer<Long> costListener;
@@ -40,14 +41,15 @@ final class BatchEmbedder implements AutoCloseable {
     private final Histogram modelMillis;
 
     /**
-     * @param withAnswers whether the operator also uses the retrieval cache (the query path)
+     * @param answersOf the collection whose answers the operator also looks up in the retrieval
+     *     cache (the query path), or null (the document path)
      * @param costListener told (padded tokens, milliseconds) of every inference
      */
-    BatchEmbedder(JobSettings settings, EmbedderFactory factory, MetricGroup group, boolean withAnswers,
+    BatchEmbedder(ModelSettings model, CacheSettings cache, String answersOf, EmbedderFactory factory, MetricGroup group,
             ObjDoubleConsumer<Long> costListener) {
-        this.settings = settings;
+        this.model = model;
         this.embedder = factory.open();
-        this.caches = Caches.forEmbedding(settings, embedder.fingerprint(), embedder.dimension(), withAnswers, group);
+        this.caches = Caches.forEmbedding(cache, embedder.fingerprint(), embedder.dimension(), answersOf, group);
         this.costListener = costListener;
         batches = group.counter("batches");
         textsEmbedded = group.counter("textsEmbedded");
@@ -123,7 +125,7 @@ final class BatchEmbedder implements AutoCloseable {
         long real = 0;
         int longest = 0;
         for (String t : texts) {
-            int n = Math.min(tokensByText.get(t), settings.modelMaxTokens());
+            int n = Math.min(tokensByText.get(t), model.maxTokens());
             real += n;
             longest = Math.max(longest, n);
         }

@@ -5,7 +5,7 @@ import dev.embedstream.common.cache.RedisEmbeddingCache;
 import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.cache.SemanticCache;
-import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.settings.CacheSettings;
 import java.time.Duration;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -77,19 +77,20 @@ final class Caches implements AutoCloseable {
     }
 
     /**
-     * The caches of an embedding operator: the embedding cache, and with {@code withAnswers} (the
+     * The caches of an embedding operator: the embedding cache, and with {@code answersOf} (the
      * query path) the retrieval and semantic caches it looks answers up in.
      *
      * @param fingerprint the model's, for cache keys
      * @param dimension the model's, the only vector length read from Redis
+     * @param answersOf the collection whose answers are looked up (the query path), or null
      * @param group the operator's {@code embedstream} metric group
      */
-    static Caches forEmbedding(JobSettings s, String fingerprint, int dimension, boolean withAnswers, MetricGroup group) {
+    static Caches forEmbedding(CacheSettings s, String fingerprint, int dimension, String answersOf, MetricGroup group) {
         RedisLink redis = s.redisUri() == null ? null : s.redisLink("cache");
         RedisEmbeddingCache l2 = redis == null ? null
-                : new RedisEmbeddingCache(redis, fingerprint, dimension, Duration.ofMillis(s.embeddingCacheTtlMs()));
+                : new RedisEmbeddingCache(redis, fingerprint, dimension, Duration.ofMillis(s.embeddingTtlMs()));
         EmbeddingCache embeddings = new EmbeddingCache(fingerprint, s.embeddingL1Bytes(), l2);
-        RetrievalCache answers = withAnswers ? answers(s, redis, fingerprint) : null;
+        RetrievalCache answers = answersOf != null ? answers(s, redis, answersOf, fingerprint) : null;
         return new Caches(redis, embeddings, answers, semantic(s, answers), group);
     }
 
@@ -98,26 +99,27 @@ final class Caches implements AutoCloseable {
      * under the keys the query embedder gave the queries; no embedding cache (it embeds nothing).
      * Without the retrieval cache (off, or no Redis) there is nothing to build, not even a link.
      *
+     * @param collection the collection searched, part of the answers' keys
      * @param fingerprint the model's, the same the query embedder keys with
      */
-    static Caches forSearch(JobSettings s, String fingerprint, MetricGroup group) {
+    static Caches forSearch(CacheSettings s, String collection, String fingerprint, MetricGroup group) {
         RedisLink redis = s.retrievalCacheOn() ? s.redisLink("answers") : null;
-        RetrievalCache answers = answers(s, redis, fingerprint);
+        RetrievalCache answers = answers(s, redis, collection, fingerprint);
         return new Caches(redis, null, answers, semantic(s, answers), group);
     }
 
     /** The retrieval cache, or null when it is off or there is no Redis (its epochs live there). */
-    private static RetrievalCache answers(JobSettings s, RedisLink redis, String fingerprint) {
+    private static RetrievalCache answers(CacheSettings s, RedisLink redis, String collection, String fingerprint) {
         return redis != null && s.retrievalCacheOn()
-                ? new RetrievalCache(redis, s.milvus().collection(), fingerprint, Duration.ofMillis(s.retrievalCacheTtlMs()),
+                ? new RetrievalCache(redis, collection, fingerprint, Duration.ofMillis(s.retrievalTtlMs()),
                         Duration.ofMillis(s.epochRefreshMs()), s.retrievalL1Bytes())
                 : null;
     }
 
     /** The semantic cache, only beside a retrieval cache: its groups are retrieval keys. */
-    private static SemanticCache semantic(JobSettings s, RetrievalCache answers) {
+    private static SemanticCache semantic(CacheSettings s, RetrievalCache answers) {
         return answers != null && s.semanticCacheOn()
-                ? new SemanticCache(s.semanticThreshold(), s.semanticCacheBytes(), Duration.ofMillis(s.retrievalCacheTtlMs()))
+                ? new SemanticCache(s.semanticThreshold(), s.semanticBytes(), Duration.ofMillis(s.retrievalTtlMs()))
                 : null;
     }
 

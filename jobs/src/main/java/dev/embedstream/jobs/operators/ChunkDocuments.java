@@ -3,7 +3,8 @@ package dev.embedstream.jobs.operators;
 import dev.embedstream.common.embed.TextChunker;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Op;
-import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.settings.LimitSettings;
+import dev.embedstream.jobs.settings.ModelSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.DocumentChange;
 import java.nio.charset.StandardCharsets;
@@ -24,20 +25,20 @@ import org.apache.flink.util.Collector;
  */
 public class ChunkDocuments extends ProcessFunction<DocumentChange, ChunkTask> {
 
-    private final JobSettings settings;
+    private final ModelSettings model;
     private final DeadLetters deadLetters;
     private transient TextChunker chunker;
     private transient Counter chunks;
     private transient DeadLetters.CodeCounters codes;
 
-    public ChunkDocuments(JobSettings settings) {
-        this.settings = settings;
-        this.deadLetters = settings.deadLetters();
+    public ChunkDocuments(ModelSettings model, LimitSettings limits) {
+        this.model = model;
+        this.deadLetters = limits.deadLetters();
     }
 
     @Override
     public void open(OpenContext ctx) {
-        chunker = new TextChunker(settings.modelSpec(), settings.chunkMaxTokens(), settings.chunkOverlapTokens());
+        chunker = new TextChunker(model.spec(), model.chunkMaxTokens(), model.chunkOverlapTokens());
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         chunks = group.counter("chunksCreated");
         codes = new DeadLetters.CodeCounters(group);
@@ -58,10 +59,10 @@ public class ChunkDocuments extends ProcessFunction<DocumentChange, ChunkTask> {
             reject(doc, ctx, "internal_error", "the tokenizer failed on this text: " + e);
             return;
         }
-        if (parts.size() > settings.chunkMaxPerDocument()) {
+        if (parts.size() > model.chunkMaxPerDocument()) {
             reject(doc, ctx, "too_many_chunks", "document makes " + parts.size() + " chunks of "
-                    + settings.chunkMaxTokens() + " tokens; the limit (chunk.max-per-document) is "
-                    + settings.chunkMaxPerDocument() + ": split it into smaller documents");
+                    + model.chunkMaxTokens() + " tokens; the limit (chunk.max-per-document) is "
+                    + model.chunkMaxPerDocument() + ": split it into smaller documents");
             return;
         }
         for (int i = 0; i < parts.size(); i++) {

@@ -3,7 +3,9 @@ package dev.embedstream.jobs.operators;
 import dev.embedstream.common.BatchStrategy;
 import dev.embedstream.common.cache.EmbeddingCache;
 import dev.embedstream.common.model.Op;
-import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.settings.BatchSettings;
+import dev.embedstream.jobs.settings.CacheSettings;
+import dev.embedstream.jobs.settings.ModelSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -70,7 +72,9 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         }
     }
 
-    private final JobSettings settings;
+    private final ModelSettings modelSettings;
+    private final BatchSettings batching;
+    private final CacheSettings cache;
     private final EmbedderFactory embedderFactory;
 
     private transient BatchEmbedder model;
@@ -83,8 +87,10 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     private transient boolean docTimerPending;
     private transient Histogram batchWaitMillis;
 
-    public EmbedDocuments(JobSettings settings, EmbedderFactory embedderFactory) {
-        this.settings = settings;
+    public EmbedDocuments(ModelSettings model, BatchSettings batch, CacheSettings cache, EmbedderFactory embedderFactory) {
+        this.modelSettings = model;
+        this.batching = batch;
+        this.cache = cache;
         this.embedderFactory = embedderFactory;
     }
 
@@ -114,11 +120,11 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         super.open();
         // open() runs in the task thread, which also runs every batch (ONNX Runtime with one
         // intra-op thread computes in the caller's thread; more threads inherit the nice value).
-        ThreadPriority.niceCurrentThread(settings.documentsNice());
-        controller = new BatchSizeController(2 * settings.modelMaxTokens(), settings.batchMaxTokens(),
-                settings.batchLatencyTargetMs());
+        ThreadPriority.niceCurrentThread(batching.documentsNice());
+        controller = new BatchSizeController(2 * modelSettings.maxTokens(), batching.maxTokens(),
+                batching.latencyTargetMs());
         var group = getMetricGroup().addGroup("embedstream");
-        model = new BatchEmbedder(settings, embedderFactory, group, false, controller::record);
+        model = new BatchEmbedder(modelSettings, cache, null, embedderFactory, group, controller::record);
         batchWaitMillis = group.histogram("batchWaitMillis", new DescriptiveStatisticsHistogram(1000));
         group.gauge("documentLaneDepth", () -> docs.size());
         group.gauge("documentLaneBytes", () -> laneBytes);
@@ -133,10 +139,10 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     @Override
     public void processElement(StreamRecord<ChunkTask> element) {
         enqueue(element.getValue());
-        if (waitingDocs >= settings.batchMaxSize()
+        if (waitingDocs >= batching.maxSize()
                 || (adaptive() && waitingTokens >= controller.nextBatchTokens())
-                || docs.size() >= settings.batchMaxBuffered()
-                || laneBytes >= settings.batchMaxBufferedBytes()) {
+                || docs.size() >= batching.maxBuffered()
+                || laneBytes >= batching.maxBufferedBytes()) {
             runDocumentBatch();
         }
         emitReadyDocuments();
@@ -167,7 +173,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         }
         docTimerPending = true;
         long oldest = docs.stream().filter(s -> !s.ready()).mapToLong(s -> s.arrivedMs).min().orElse(now());
-        getProcessingTimeService().registerTimer(oldest + settings.batchDocMaxWaitMs(), t -> {
+        getProcessingTimeService().registerTimer(oldest + batching.documentsMaxWaitMs(), t -> {
             docTimerPending = false;
             runDocumentBatch();
             emitReadyDocuments();
@@ -176,7 +182,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     }
 
     private boolean adaptive() {
-        return settings.batchStrategy() == BatchStrategy.ADAPTIVE;
+        return batching.strategy() == BatchStrategy.ADAPTIVE;
     }
 
     /**
@@ -194,7 +200,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
             }
         }
         List<Slot> batch = adaptive() ? byLength(waiting, controller.nextBatchTokens())
-                : waiting.subList(0, Math.min(waiting.size(), settings.batchMaxSize()));
+                : waiting.subList(0, Math.min(waiting.size(), batching.maxSize()));
         long now = now();
         List<EmbeddingCache.Key> keys = new ArrayList<>(batch.size());
         List<Integer> tokens = new ArrayList<>(batch.size());
@@ -219,9 +225,9 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         List<Slot> batch = new ArrayList<>();
         int longest = 0;
         for (Slot s : waiting) {
-            int t = Math.min(s.task.tokens(), settings.modelMaxTokens());
+            int t = Math.min(s.task.tokens(), modelSettings.maxTokens());
             int longer = Math.max(longest, t);
-            if (!batch.isEmpty() && (batch.size() >= settings.batchMaxSize() || (long) longer * (batch.size() + 1) > budget)) {
+            if (!batch.isEmpty() && (batch.size() >= batching.maxSize() || (long) longer * (batch.size() + 1) > budget)) {
                 break;
             }
             batch.add(s);

@@ -6,7 +6,10 @@ import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.model.Response;
-import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.jobs.settings.BatchSettings;
+import dev.embedstream.jobs.settings.CacheSettings;
+import dev.embedstream.jobs.settings.ModelSettings;
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
 import java.util.ArrayDeque;
@@ -32,14 +35,22 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         implements OneInputStreamOperator<QueryTask, QueryTask>, BoundedOneInput {
 
-    private final JobSettings settings;
+    private final ModelSettings modelSettings;
+    private final BatchSettings batching;
+    private final CacheSettings cache;
+    private final String collection;
     private final EmbedderFactory embedderFactory;
     private transient BatchEmbedder model;
     private transient ArrayDeque<QueryTask> queries;
     private transient boolean timerPending;
 
-    public EmbedQueries(JobSettings settings, EmbedderFactory embedderFactory) {
-        this.settings = settings;
+    /** @param milvus the collection whose answers the retrieval cache holds (its keys name it) */
+    public EmbedQueries(ModelSettings model, BatchSettings batch, CacheSettings cache, MilvusSettings milvus,
+            EmbedderFactory embedderFactory) {
+        this.modelSettings = model;
+        this.batching = batch;
+        this.cache = cache;
+        this.collection = milvus.collection();
         this.embedderFactory = embedderFactory;
     }
 
@@ -47,7 +58,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
     public void open() throws Exception {
         super.open();
         var group = getMetricGroup().addGroup("embedstream");
-        model = new BatchEmbedder(settings, embedderFactory, group, true, (padded, millis) -> { });
+        model = new BatchEmbedder(modelSettings, cache, collection, embedderFactory, group, (padded, millis) -> { });
         queries = new ArrayDeque<>();
         group.gauge("queryLaneDepth", () -> queries.size());
     }
@@ -66,11 +77,11 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
             }
         }
         queries.add(q);
-        if (queries.size() >= settings.batchMaxSize()) {
+        if (queries.size() >= batching.maxSize()) {
             flush();
         } else if (!timerPending) {
             timerPending = true;
-            long at = getProcessingTimeService().getCurrentProcessingTime() + settings.batchQueryMaxWaitMs();
+            long at = getProcessingTimeService().getCurrentProcessingTime() + batching.queriesMaxWaitMs();
             getProcessingTimeService().registerTimer(at, t -> {
                 timerPending = false;
                 flush();
@@ -134,7 +145,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
 
     private Reply cachedAnswer(QueryTask q, List<Hit> hits, String how) {
         long took = System.currentTimeMillis() - q.receivedAtMs();
-        return Replies.of(q, Response.ok(q.requestId(), hits, how, settings.modelName(), took));
+        return Replies.of(q, Response.ok(q.requestId(), hits, how, modelSettings.name(), took));
     }
 
     /**

@@ -2,7 +2,7 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.embed.Embedder;
 import dev.embedstream.common.embed.EmbeddingEngine;
-import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.settings.ModelSettings;
 import java.io.Serializable;
 
 /** Opens the subtask's embedder in {@code open()}; the job uses the ONNX engine. */
@@ -22,18 +22,18 @@ public interface EmbedderFactory extends Serializable {
         }
     }
 
-    static EmbedderFactory onnx(JobSettings settings) {
+    static EmbedderFactory onnx(ModelSettings settings) {
         return new EmbedderFactory() {
             private static final long serialVersionUID = 1L;
 
             @Override
             public Embedder open() {
-                return EmbeddingEngine.open(settings.modelSpec(), settings.modelThreads());
+                return EmbeddingEngine.open(settings.spec(), settings.threads());
             }
 
             @Override
             public String fingerprint() {
-                return settings.modelSpec().fingerprint();
+                return settings.spec().fingerprint();
             }
         };
     }

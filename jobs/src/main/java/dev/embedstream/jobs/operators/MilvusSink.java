@@ -1,7 +1,16 @@
 package dev.embedstream.jobs.operators;
 
-import dev.embedstream.jobs.JobSettings;
+import static dev.embedstream.common.EmbedstreamOptions.MILVUS_WRITE_BATCH_BYTES;
+import static dev.embedstream.common.EmbedstreamOptions.MILVUS_WRITE_BATCH_ROWS;
+import static dev.embedstream.common.EmbedstreamOptions.MILVUS_WRITE_FLUSH_INTERVAL;
+
+import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.jobs.settings.CacheSettings;
+import dev.embedstream.jobs.settings.KafkaSettings;
+import dev.embedstream.jobs.settings.LimitSettings;
+import dev.embedstream.jobs.settings.MilvusWriteSettings;
 import dev.embedstream.jobs.types.ChunkTask;
+import java.io.Serializable;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -16,14 +25,15 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
  * Writes embedded chunks and document deletes to the Milvus collection (see {@link MilvusSinkWriter}).
- * Built with {@link #builder()}; {@link Builder#withOptions(JobSettings)} applies the job's
- * {@code milvus.write.*} options.
+ * Built with {@link #builder()}; {@link Builder#withOptions} hands it the settings groups it uses
+ * and applies the job's {@code milvus.write.*} options.
  */
 public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> {
 
-    public static final int DEFAULT_MAX_BATCH_ROWS = 256;
-    public static final long DEFAULT_MAX_BATCH_BYTES = 8L << 20;
-    public static final long DEFAULT_FLUSH_INTERVAL_MS = 200;
+    // A builder without withOptions(...) gets the options' defaults: each default has one home.
+    public static final int DEFAULT_MAX_BATCH_ROWS = MILVUS_WRITE_BATCH_ROWS.defaultValue();
+    public static final long DEFAULT_MAX_BATCH_BYTES = MILVUS_WRITE_BATCH_BYTES.defaultValue().getBytes();
+    public static final long DEFAULT_FLUSH_INTERVAL_MS = MILVUS_WRITE_FLUSH_INTERVAL.defaultValue().toMillis();
     /** The buffer holds this many batches before {@code write} waits (back-pressure). */
     public static final int DEFAULT_BUFFERED_BATCHES = 4;
     /**
@@ -40,15 +50,23 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
      */
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofMinutes(10);
 
-    private final JobSettings settings;
+    /**
+     * The settings groups the sink uses: where to write (Milvus), how ({@code milvus.write.*}),
+     * Redis for the collection epochs it bumps (caches), Kafka and the dead-letter cap for the
+     * documents Milvus refuses.
+     */
+    record Groups(MilvusSettings milvus, MilvusWriteSettings write, CacheSettings cache, KafkaSettings kafka,
+            LimitSettings limits) implements Serializable {}
+
+    private final Groups groups;
     private final MilvusSinkClient.Factory clientFactory;
     private final long maxRetryMs;
 
-    private MilvusSink(JobSettings settings, MilvusSinkClient.Factory clientFactory, int maxBatchSize,
+    private MilvusSink(Groups groups, MilvusSinkClient.Factory clientFactory, int maxBatchSize,
             int maxBufferedRequests, long maxBatchBytes, long flushIntervalMs, long maxRetryMs, long requestTimeoutMs) {
         super(converter(), maxBatchSize, MAX_IN_FLIGHT_REQUESTS, maxBufferedRequests, maxBatchBytes, flushIntervalMs,
                 maxBatchBytes, requestTimeoutMs, true);
-        this.settings = settings;
+        this.groups = groups;
         this.clientFactory = clientFactory;
         this.maxRetryMs = maxRetryMs;
     }
@@ -79,7 +97,7 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
                 .setRequestTimeoutMS(getRequestTimeoutMS())
                 .setFailOnTimeout(getFailOnTimeout())
                 .build();
-        return new MilvusSinkWriter(getElementConverter(), context, config, recoveredState, settings, clientFactory,
+        return new MilvusSinkWriter(getElementConverter(), context, config, recoveredState, groups, clientFactory,
                 maxRetryMs);
     }
 
@@ -91,25 +109,23 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
     /** Builds a {@link MilvusSink}; {@link #build()} checks every value. */
     public static final class Builder extends AsyncSinkBaseBuilder<ChunkTask, MilvusSinkEntry, Builder> {
 
-        private JobSettings settings;
+        private Groups groups;
         private MilvusSinkClient.Factory clientFactory = MilvusSinkClient::milvus;
         private Duration maxRetryTime = DEFAULT_MAX_RETRY_TIME;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
 
         private Builder() {}
 
-        /** Where to write (Milvus, Redis for epochs, Kafka for dead letters), without the batch options. */
-        public Builder setSettings(JobSettings settings) {
-            this.settings = settings;
-            return this;
-        }
-
-        /** The settings and the job's {@code milvus.write.max-batch-rows/-bytes} and {@code flush-interval}. */
-        public Builder withOptions(JobSettings settings) {
-            return setSettings(settings)
-                    .setMaxBatchSize(settings.writeBatchRows())
-                    .setMaxBatchSizeInBytes(settings.writeBatchBytes())
-                    .setMaxTimeInBufferMS(settings.writeFlushIntervalMs());
+        /**
+         * The settings groups the sink uses, and the job's {@code milvus.write.max-batch-rows/-bytes}
+         * and {@code flush-interval} as its batch options.
+         */
+        public Builder withOptions(MilvusSettings milvus, MilvusWriteSettings write, CacheSettings cache, KafkaSettings kafka,
+            LimitSettings limits) {
+            this.groups = new Groups(milvus, write, cache, kafka, limits);
+            return setMaxBatchSize(write.batchRows())
+                    .setMaxBatchSizeInBytes(write.batchBytes())
+                    .setMaxTimeInBufferMS(write.flushIntervalMs());
         }
 
         /** The Milvus client the writer builds when it starts (tests inject one that refuses rows). */
@@ -130,15 +146,15 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
 
         @Override
         public MilvusSink build() {
-            require(settings != null, "the Milvus sink needs the job settings");
+            require(groups != null, "the Milvus sink needs the job settings (withOptions)");
             require(clientFactory != null, "the Milvus sink needs a client factory");
             int rows = getMaxBatchSize() == null ? DEFAULT_MAX_BATCH_ROWS : getMaxBatchSize();
             long bytes = getMaxBatchSizeInBytes() == null ? DEFAULT_MAX_BATCH_BYTES : getMaxBatchSizeInBytes();
             long interval = getMaxTimeInBufferMS() == null ? DEFAULT_FLUSH_INTERVAL_MS : getMaxTimeInBufferMS();
             int buffered = getMaxBufferedRequests() == null ? rows * DEFAULT_BUFFERED_BATCHES : getMaxBufferedRequests();
-            require(rows >= 1, "milvus.write.max-batch-rows must be >= 1");
-            require(bytes >= 1024, "milvus.write.max-batch-bytes must be >= 1kb");
-            require(interval >= 1, "milvus.write.flush-interval must be positive");
+            require(rows >= 1, MILVUS_WRITE_BATCH_ROWS.key() + " must be >= 1");
+            require(bytes >= 1024, MILVUS_WRITE_BATCH_BYTES.key() + " must be >= 1kb");
+            require(interval >= 1, MILVUS_WRITE_FLUSH_INTERVAL.key() + " must be positive");
             require(buffered > rows, "the sink must buffer more entries than one batch holds");
             require(getMaxInFlightRequests() == null || getMaxInFlightRequests() == MAX_IN_FLIGHT_REQUESTS,
                     "the Milvus sink keeps one request in flight (a document's changes apply in arrival order)");
@@ -148,7 +164,7 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
                     "the retry time must be positive");
             require(requestTimeout != null && requestTimeout.compareTo(maxRetryTime.multipliedBy(2)) >= 0,
                     "the request timeout must be at least twice the retry time");
-            return new MilvusSink(settings, clientFactory, rows, buffered, bytes, interval, maxRetryTime.toMillis(),
+            return new MilvusSink(groups, clientFactory, rows, buffered, bytes, interval, maxRetryTime.toMillis(),
                     requestTimeout.toMillis());
         }
 

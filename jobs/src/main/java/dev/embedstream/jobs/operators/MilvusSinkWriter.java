@@ -6,7 +6,11 @@ import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.ChunkRow;
 import dev.embedstream.common.milvus.MilvusStore;
-import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.jobs.settings.CacheSettings;
+import dev.embedstream.jobs.settings.KafkaSettings;
+import dev.embedstream.jobs.settings.LimitSettings;
+import dev.embedstream.jobs.settings.MilvusWriteSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.DeadLetterRecord;
 import io.milvus.exception.ParamException;
@@ -110,7 +114,9 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
             FatalExceptionClassifier.withRootCauseOfType(JsonParseException.class, Refused::new),
             new FatalExceptionClassifier(MilvusSinkWriter::invalidParameters, Refused::new));
 
-    private final JobSettings settings;
+    private final MilvusSettings milvus;
+    private final MilvusWriteSettings write;
+    private final KafkaSettings kafka;
     private final long maxRetryMs;
     private final long maxEntryBytes;
     private final MailboxExecutor mailbox;
@@ -143,23 +149,25 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
 
     MilvusSinkWriter(ElementConverter<ChunkTask, MilvusSinkEntry> converter, WriterInitContext context,
             AsyncSinkWriterConfiguration config, Collection<BufferedRequestState<MilvusSinkEntry>> restored,
-            JobSettings settings, MilvusSinkClient.Factory clientFactory, long maxRetryMs) {
-        this(converter, context, config, restored, settings, clientFactory, maxRetryMs, new DequeRequestBuffer<>());
+            MilvusSink.Groups groups, MilvusSinkClient.Factory clientFactory, long maxRetryMs) {
+        this(converter, context, config, restored, groups, clientFactory, maxRetryMs, new DequeRequestBuffer<>());
     }
 
     private MilvusSinkWriter(ElementConverter<ChunkTask, MilvusSinkEntry> converter, WriterInitContext context,
             AsyncSinkWriterConfiguration config, Collection<BufferedRequestState<MilvusSinkEntry>> restored,
-            JobSettings settings, MilvusSinkClient.Factory clientFactory, long maxRetryMs,
+            MilvusSink.Groups groups, MilvusSinkClient.Factory clientFactory, long maxRetryMs,
             DequeRequestBuffer<MilvusSinkEntry> buffer) {
         super(converter, context, config, entriesOf(restored, false, config.getMaxRecordSizeInBytes()),
                 new SimpleBatchCreator<>(config.getMaxBatchSizeInBytes()), buffer);
-        this.settings = settings;
+        this.milvus = groups.milvus();
+        this.write = groups.write();
+        this.kafka = groups.kafka();
         this.maxRetryMs = maxRetryMs;
         this.maxEntryBytes = config.getMaxRecordSizeInBytes();
         this.buffer = buffer;
         this.mailbox = context.getMailboxExecutor();
         this.time = context.getProcessingTimeService();
-        this.deadLetters = settings.deadLetters();
+        this.deadLetters = groups.limits().deadLetters();
         entriesOf(restored, true, 0).forEach(s -> s.getBufferedRequestEntries()
                 .forEach(w -> unbumped.add(w.getRequestEntry().tenant())));
 
@@ -173,7 +181,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         group.gauge("epochBumpsPending", unbumped::size);
         codes = new DeadLetters.CodeCounters(group);
 
-        client = clientFactory.open(settings.milvus());
+        client = clientFactory.open(milvus);
         try {
             // A collection of an older id scheme is refused at once: writing into it would
             // duplicate every chunk, and no restart can change that.
@@ -185,8 +193,8 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
             client.close();
             throw e;
         }
-        redis = settings.retrievalCacheOn() ? settings.redisLink("epochs") : null;
-        epochs = redis == null ? null : new CollectionEpochs(redis, settings.milvus().collection());
+        redis = groups.cache().retrievalCacheOn() ? groups.cache().redisLink("epochs") : null;
+        epochs = redis == null ? null : new CollectionEpochs(redis, milvus.collection());
         io = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "milvus-sink-writer");
             t.setDaemon(true);
@@ -347,7 +355,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         }
         if (vectorDimension != 0 && vectorDimension != dimension) {
             throw new SuppressRestartsException(new IllegalStateException("Milvus collection '"
-                    + settings.milvus().collection() + "' holds vectors of dimension " + dimension + ", but the model"
+                    + milvus.collection() + "' holds vectors of dimension " + dimension + ", but the model"
                     + " produces " + vectorDimension + "; set milvus.collection to a new name for this model and replay"
                     + " the documents topic from the earliest offset"));
         }
@@ -399,11 +407,11 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
                     if (verdict[0] instanceof Refused r) {
                         throw r;
                     }
-                    throw new IllegalStateException("Milvus " + what + " of " + settings.milvus().collection()
+                    throw new IllegalStateException("Milvus " + what + " of " + milvus.collection()
                             + " interrupted", verdict[0]);
                 }
                 if (System.currentTimeMillis() + backoff > deadline) {
-                    throw new IllegalStateException("Milvus " + what + " of " + settings.milvus().collection()
+                    throw new IllegalStateException("Milvus " + what + " of " + milvus.collection()
                             + " still failing after " + maxRetryMs + " ms", e);
                 }
                 retries.inc();
@@ -433,19 +441,19 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         DeadLetterRecord letter = deadLetters.of(last.origin(), d.identity().getBytes(StandardCharsets.UTF_8), STAGE,
                 CODE, reason, Json.write(payload).getBytes(StandardCharsets.UTF_8), System.currentTimeMillis());
         try {
-            dlq().send(new ProducerRecord<>(settings.dlqTopic(), letter.key(), letter.json().getBytes(StandardCharsets.UTF_8)))
+            dlq().send(new ProducerRecord<>(kafka.dlqTopic(), letter.key(), letter.json().getBytes(StandardCharsets.UTF_8)))
                     .get(DLQ_MAX_BLOCK_MS + DLQ_DELIVERY_TIMEOUT_MS + 5_000L, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
             throw new IllegalStateException("the dead letter of a document Milvus refused (" + d.identity()
-                    + ") could not be written to " + settings.dlqTopic(), e);
+                    + ") could not be written to " + kafka.dlqTopic(), e);
         }
         d.refusal = reason;
         documentsRejected.inc();
         codes.inc(CODE);
-        LOG.warn("Milvus refused document {} ({}); dead-lettered to {}", d.identity(), reason, settings.dlqTopic());
+        LOG.warn("Milvus refused document {} ({}); dead-lettered to {}", d.identity(), reason, kafka.dlqTopic());
     }
 
     private static Object metadata(String json) {
@@ -459,8 +467,8 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
     private KafkaProducer<byte[], byte[]> dlq() {
         if (dlq == null) {
             Properties p = new Properties();
-            p.putAll(settings.kafkaProperties());
-            p.put("bootstrap.servers", settings.kafkaBootstrap());
+            p.putAll(kafka.properties());
+            p.put("bootstrap.servers", kafka.bootstrap());
             p.put("client.id", "embedstream-milvus-sink-dlq");
             p.put("acks", "all");
             p.putIfAbsent("linger.ms", "0");
@@ -518,7 +526,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
             return;
         }
         bumpTimerPending = true;
-        time.registerTimer(time.getCurrentProcessingTime() + settings.writeFlushIntervalMs(), t -> {
+        time.registerTimer(time.getCurrentProcessingTime() + write.flushIntervalMs(), t -> {
             bumpTimerPending = false;
             submit(this::retryBumps);
         });
@@ -526,18 +534,18 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
 
     /** Seals once per interval after writes; a failed seal only costs search speed, so it is logged. */
     private void scheduleSeal() {
-        if (sealPending || settings.writeSealIntervalMs() <= 0) {
+        if (sealPending || write.sealIntervalMs() <= 0) {
             return;
         }
         sealPending = true;
-        time.registerTimer(time.getCurrentProcessingTime() + settings.writeSealIntervalMs(), t -> {
+        time.registerTimer(time.getCurrentProcessingTime() + write.sealIntervalMs(), t -> {
             sealPending = false;
             submit(() -> {
                 try {
                     client.seal();
                 } catch (RuntimeException e) {
                     LOG.warn("sealing {} failed ({}); searches over new rows stay slower until the next seal",
-                            settings.milvus().collection(), e.getMessage());
+                            milvus.collection(), e.getMessage());
                 }
             });
         });

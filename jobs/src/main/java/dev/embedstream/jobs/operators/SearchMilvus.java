@@ -6,7 +6,9 @@ import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.model.Response;
-import dev.embedstream.jobs.JobSettings;
+import dev.embedstream.jobs.settings.CacheSettings;
+import dev.embedstream.jobs.settings.ModelSettings;
+import dev.embedstream.jobs.settings.QuerySettings;
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
 import java.util.List;
@@ -33,7 +35,10 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  */
 public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
 
-    private final JobSettings settings;
+    private final MilvusSettings milvus;
+    private final QuerySettings query;
+    private final CacheSettings cache;
+    private final String modelName;
     private final EmbedderFactory model;
     private transient MilvusStore store;
     private transient Caches caches;
@@ -44,24 +49,31 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient Histogram searchMillis;
     private transient Histogram endToEndMillis;
 
-    /** @param model the query embedder's model: its fingerprint keys the caches */
-    public SearchMilvus(JobSettings settings, EmbedderFactory model) {
-        this.settings = settings;
+    /**
+     * @param modelSettings the query embedder's model: its name goes into answers
+     * @param model the query embedder's model: its fingerprint keys the caches
+     */
+    public SearchMilvus(MilvusSettings milvus, QuerySettings query, CacheSettings cache, ModelSettings modelSettings,
+            EmbedderFactory model) {
+        this.milvus = milvus;
+        this.query = query;
+        this.cache = cache;
+        this.modelName = modelSettings.name();
         this.model = model;
     }
 
     @Override
     public void open(OpenContext ctx) {
-        int threads = Math.min(settings.maxInFlight(), 8);
+        int threads = Math.min(query.maxInFlight(), 8);
         executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(settings.maxInFlight()), r -> {
+                new ArrayBlockingQueue<>(query.maxInFlight()), r -> {
                     Thread t = new Thread(r, "milvus-search");
                     t.setDaemon(true);
                     return t;
                 });
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         // Without the retrieval cache there is nothing to key, so the model is not asked.
-        caches = Caches.forSearch(settings, settings.retrievalCacheOn() ? model.fingerprint() : "", group);
+        caches = Caches.forSearch(cache, milvus.collection(), cache.retrievalCacheOn() ? model.fingerprint() : "", group);
         answered = group.counter("queriesAnswered");
         failed = group.counter("queriesFailed");
         searchMillis = group.histogram("milvusSearchMillis", new DescriptiveStatisticsHistogram(1000));
@@ -106,10 +118,10 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
      */
     private synchronized MilvusStore store(int dimension) {
         if (store == null) {
-            MilvusSettings m = settings.milvus();
-            long rpc = Math.min(m.rpcTimeoutMs(), settings.searchTimeoutMs());
+            MilvusSettings m = milvus;
+            long rpc = Math.min(m.rpcTimeoutMs(), query.searchTimeoutMs());
             store = new MilvusStore(new MilvusSettings(m.uri(), m.token(), m.collection(), rpc,
-                    Math.min(m.connectTimeoutMs(), settings.searchTimeoutMs())));
+                    Math.min(m.connectTimeoutMs(), query.searchTimeoutMs())));
         }
         if (!collectionReady) {
             // An earlier version's collection would answer with rows of the old id scheme: refuse
@@ -136,14 +148,14 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             }
         }
         long took = System.currentTimeMillis() - q.receivedAtMs();
-        return Replies.of(q, Response.ok(q.requestId(), hits, "miss", settings.modelName(), took));
+        return Replies.of(q, Response.ok(q.requestId(), hits, "miss", modelName, took));
     }
 
     @Override
     public void timeout(QueryTask q, ResultFuture<Reply> result) {
         failed.inc();
         result.complete(List.of(Replies.error(q, "search_timeout",
-                "no answer from Milvus within query.search-timeout (" + settings.searchTimeoutMs() + " ms)",
+                "no answer from Milvus within query.search-timeout (" + query.searchTimeoutMs() + " ms)",
                 System.currentTimeMillis())));
     }
 

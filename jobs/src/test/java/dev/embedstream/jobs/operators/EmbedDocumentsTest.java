@@ -39,7 +39,7 @@ class EmbedDocumentsTest {
 
     static OneInputStreamOperatorTestHarness<ChunkTask, ChunkTask> open(
             OperatorSubtaskState state, JobSettings settings) throws Exception {
-        EmbedDocuments op = new EmbedDocuments(settings, RecordingEmbedder::new);
+        EmbedDocuments op = TestOperators.embedDocuments(settings, RecordingEmbedder::new);
         var h = new OneInputStreamOperatorTestHarness<>(op);
         h.setup();
         if (state != null) {
@@ -132,7 +132,7 @@ class EmbedDocumentsTest {
         OperatorSubtaskState[] snapshots = new OperatorSubtaskState[2];
         String[][] perSubtask = {{"a1", "a2"}, {"b1"}};
         for (int sub = 0; sub < 2; sub++) {
-            try (var h = new OneInputStreamOperatorTestHarness<>(new EmbedDocuments(settings, RecordingEmbedder::new), 128, 2, sub)) {
+            try (var h = new OneInputStreamOperatorTestHarness<>(TestOperators.embedDocuments(settings, RecordingEmbedder::new), 128, 2, sub)) {
                 h.setup();
                 h.open();
                 for (String id : perSubtask[sub]) {
@@ -144,7 +144,7 @@ class EmbedDocumentsTest {
         }
         OperatorSubtaskState merged = AbstractStreamOperatorTestHarness.repartitionOperatorState(
                 AbstractStreamOperatorTestHarness.repackageState(snapshots), 128, 2, 1, 0);
-        try (var h = new OneInputStreamOperatorTestHarness<>(new EmbedDocuments(settings, RecordingEmbedder::new), 128, 1, 0)) {
+        try (var h = new OneInputStreamOperatorTestHarness<>(TestOperators.embedDocuments(settings, RecordingEmbedder::new), 128, 1, 0)) {
             h.setup();
             h.initializeState(merged);
             h.open();

@@ -36,7 +36,7 @@ class EmbedQueriesITCase {
     @Test
     void aCachedAnswerIsServedWithoutModelOrSearchUntilTheNextWrite() throws Exception {
         String collection = "eq_" + UUID.randomUUID().toString().replace('-', '_');
-        var op = new EmbedQueries(TestSettings.with("batch.max-size", "3", "batch.queries.max-wait", "5ms",
+        var op = TestOperators.embedQueries(TestSettings.with("batch.max-size", "3", "batch.queries.max-wait", "5ms",
                 "redis.uri", TestServers.redisUri(), "milvus.collection", collection,
                 "cache.retrieval.epoch-refresh", "200ms"), RecordingEmbedder::new);
         try (var h = new OneInputStreamOperatorTestHarness<>(op);
@@ -86,7 +86,7 @@ class EmbedQueriesITCase {
         String collection = "eq_" + UUID.randomUUID().toString().replace('-', '_');
         var settings = TestSettings.with("batch.max-size", "1", "redis.uri", TestServers.redisUri(),
                 "milvus.collection", collection, "cache.semantic.enabled", "true");
-        var op = new EmbedQueries(settings, RecordingEmbedder::new);
+        var op = TestOperators.embedQueries(settings, RecordingEmbedder::new);
         try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
             h.setup();
             h.open();
@@ -94,8 +94,8 @@ class EmbedQueriesITCase {
                     System.currentTimeMillis(), null, null)));
             QueryTask searched = h.extractOutputValues().get(0);
             // What SearchMilvus does with its answer (the fake model's vector depends on text length only):
-            new SemanticCache(settings.semanticThreshold(), settings.semanticCacheBytes(),
-                    Duration.ofMillis(settings.retrievalCacheTtlMs())).put(SemanticCache.groupOf(searched.answerKey()), searched.vector(),
+            new SemanticCache(settings.cache().semanticThreshold(), settings.cache().semanticBytes(),
+                    Duration.ofMillis(settings.cache().retrievalTtlMs())).put(SemanticCache.groupOf(searched.answerKey()), searched.vector(),
                     List.of(new Hit("doc-1", 0, 0.9, "t", Map.of())));
 
             h.processElement(new StreamRecord<>(new QueryTask("same-length", "rotate LOGS", 5, "default", "{}", 0, -1,

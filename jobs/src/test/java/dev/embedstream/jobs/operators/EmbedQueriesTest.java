@@ -20,7 +20,7 @@ class EmbedQueriesTest {
     @BeforeEach
     void setUp() throws Exception {
         RecordingEmbedder.reset();
-        harness = new OneInputStreamOperatorTestHarness<>(new EmbedQueries(
+        harness = new OneInputStreamOperatorTestHarness<>(TestOperators.embedQueries(
                 TestSettings.with("batch.max-size", "3", "batch.queries.max-wait", "5ms"), RecordingEmbedder::new));
         harness.setup();
         harness.open();

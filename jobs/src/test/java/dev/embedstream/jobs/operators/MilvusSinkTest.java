@@ -14,11 +14,11 @@ class MilvusSinkTest {
     void theBuilderRefusesWhatWouldReorderOrLoseWrites() {
         JobSettings s = TestSettings.with();
         assertThatThrownBy(() -> MilvusSink.builder().build()).hasMessageContaining("settings");
-        assertThatThrownBy(() -> MilvusSink.builder().withOptions(s).setMaxInFlightRequests(2).build())
+        assertThatThrownBy(() -> TestOperators.milvusSink(s).setMaxInFlightRequests(2).build())
                 .hasMessageContaining("one request in flight");
-        assertThatThrownBy(() -> MilvusSink.builder().withOptions(s).setMaxBufferedRequests(10).setMaxBatchSize(10).build())
+        assertThatThrownBy(() -> TestOperators.milvusSink(s).setMaxBufferedRequests(10).setMaxBatchSize(10).build())
                 .hasMessageContaining("more entries than one batch");
-        assertThatThrownBy(() -> MilvusSink.builder().withOptions(s).setMaxRetryTime(Duration.ofMinutes(10)).build())
+        assertThatThrownBy(() -> TestOperators.milvusSink(s).setMaxRetryTime(Duration.ofMinutes(10)).build())
                 .hasMessageContaining("request timeout");
     }
 }

@@ -68,7 +68,7 @@ class MilvusSinkWriterITCase {
     }
 
     private static MilvusSink sink(JobSettings settings) {
-        return MilvusSink.builder().withOptions(settings).build();
+        return TestOperators.milvusSink(settings).build();
     }
 
     private static OneInputStreamOperatorTestHarness<ChunkTask, CommittableMessage<Void>> open(
@@ -309,7 +309,7 @@ class MilvusSinkWriterITCase {
         String c = unique("w_");
         String dlq = unique("dlq_");
         RefusingClient refusing = new RefusingClient("poison");
-        MilvusSink sink = MilvusSink.builder().withOptions(settings(c, dlq)).setClientFactory(refusing).build();
+        MilvusSink sink = TestOperators.milvusSink(settings(c, dlq)).setClientFactory(refusing).build();
         try (var h = open(sink, null)) {
             for (int i = 0; i < 6; i++) {
                 send(h, upsert("good-" + i, 0, 1, "good " + i, 1, 0, 0));
@@ -358,7 +358,7 @@ class MilvusSinkWriterITCase {
     void transientFailuresAreRetriedNotDeadLettered() throws Exception {
         String c = unique("w_");
         String dlq = unique("dlq_");
-        MilvusSink sink = MilvusSink.builder().withOptions(settings(c, dlq)).setClientFactory(new FlakyClient(3)).build();
+        MilvusSink sink = TestOperators.milvusSink(settings(c, dlq)).setClientFactory(new FlakyClient(3)).build();
         try (var h = open(sink, null)) {
             send(h, upsert("a", 0, 1, "a", 1, 0, 0), upsert("b", 0, 1, "b", 0, 1, 0));
             drain(h);
@@ -371,7 +371,7 @@ class MilvusSinkWriterITCase {
     void aMilvusThatStaysDownFailsTheJobInsteadOfDeadLettering() throws Exception {
         String c = unique("w_");
         String dlq = unique("dlq_");
-        MilvusSink sink = MilvusSink.builder().withOptions(settings(c, dlq)).setClientFactory(new FlakyClient(-1))
+        MilvusSink sink = TestOperators.milvusSink(settings(c, dlq)).setClientFactory(new FlakyClient(-1))
                 .setMaxRetryTime(Duration.ofSeconds(1)).build();
         try (var h = open(sink, null)) {
             send(h, upsert("a", 0, 1, "a", 1, 0, 0));
@@ -458,7 +458,7 @@ class MilvusSinkWriterITCase {
             drain(h);
             state = h.snapshot(checkpoint, checkpoint);
         }
-        try (RedisLink link = withRedis.redisLink("test")) {
+        try (RedisLink link = withRedis.cache().redisLink("test")) {
             CollectionEpochs epochs = new CollectionEpochs(link, c);
             Map<String, CollectionEpochs.Epoch> before = epochs.read(List.of("bumped")).orElseThrow();
             try (var restored = open(sink(withRedis), state)) {

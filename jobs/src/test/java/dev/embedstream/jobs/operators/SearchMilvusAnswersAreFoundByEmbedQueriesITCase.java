@@ -44,7 +44,7 @@ class SearchMilvusAnswersAreFoundByEmbedQueriesITCase {
     }
 
     private static OneInputStreamOperatorTestHarness<QueryTask, QueryTask> embedQueries(JobSettings settings) throws Exception {
-        var h = new OneInputStreamOperatorTestHarness<>(new EmbedQueries(settings, RecordingEmbedder::new));
+        var h = new OneInputStreamOperatorTestHarness<>(TestOperators.embedQueries(settings, RecordingEmbedder::new));
         h.setup();
         h.open();
         return h;
@@ -68,7 +68,7 @@ class SearchMilvusAnswersAreFoundByEmbedQueriesITCase {
             QueryTask toSearch = queries.extractOutputValues().get(0);
             assertThat(toSearch.answerKey()).as("the key to store the answer under").isNotNull();
 
-            SearchMilvus search = new SearchMilvus(settings, RecordingEmbedder::new);
+            SearchMilvus search = TestOperators.searchMilvus(settings, RecordingEmbedder::new);
             var factory = new AsyncWaitOperatorFactory<QueryTask, Reply>(search, 10_000, 10, AsyncDataStream.OutputMode.UNORDERED);
             try (var h = new OneInputStreamOperatorTestHarness<>(factory,
                     TypeInformation.of(QueryTask.class).createSerializer(new SerializerConfigImpl()))) {
@@ -104,7 +104,7 @@ class SearchMilvusAnswersAreFoundByEmbedQueriesITCase {
         // Another TaskManager (no in-process answers) finds the answer in Redis under the same key.
         JobSettings noL1 = TestSettings.with("batch.max-size", "1", "redis.uri", TestServers.redisUri(),
                 "milvus.uri", TestServers.milvusUri(), "milvus.collection", collection, "cache.retrieval.l1-size", "0");
-        try (RedisLink redis = noL1.redisLink("wait")) {
+        try (RedisLink redis = noL1.cache().redisLink("wait")) {
             // The search's write to Redis is fire-and-forget: wait until Redis has it.
             var reader = new RetrievalCache(redis, collection, new RecordingEmbedder().fingerprint(),
                     Duration.ofMinutes(1), Duration.ofSeconds(1), 0);

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class SearchMilvusTest {
 
     private static List<Reply> run(String milvusUri, long timeoutMs, QueryTask... queries) throws Exception {
-        SearchMilvus search = new SearchMilvus(TestSettings.with("milvus.uri", milvusUri,
+        SearchMilvus search = TestOperators.searchMilvus(TestSettings.with("milvus.uri", milvusUri,
                 "milvus.rpc-timeout", "1s", "query.search-timeout", timeoutMs + "ms"), RecordingEmbedder::new);
         var factory = new AsyncWaitOperatorFactory<QueryTask, Reply>(search, timeoutMs, 10, AsyncDataStream.OutputMode.UNORDERED);
         try (var h = new OneInputStreamOperatorTestHarness<>(factory,

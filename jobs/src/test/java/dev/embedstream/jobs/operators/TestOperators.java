@@ -1,0 +1,28 @@
+package dev.embedstream.jobs.operators;
+
+import dev.embedstream.jobs.JobSettings;
+
+/**
+ * Operators built from whole job settings for tests, handing each the groups Pipeline.define
+ * hands it, so tests keep configuring by key/value strings (TestSettings.with).
+ */
+final class TestOperators {
+
+    private TestOperators() {}
+
+    static EmbedDocuments embedDocuments(JobSettings s, EmbedderFactory model) {
+        return new EmbedDocuments(s.model(), s.batch(), s.cache(), model);
+    }
+
+    static EmbedQueries embedQueries(JobSettings s, EmbedderFactory model) {
+        return new EmbedQueries(s.model(), s.batch(), s.cache(), s.milvus(), model);
+    }
+
+    static SearchMilvus searchMilvus(JobSettings s, EmbedderFactory model) {
+        return new SearchMilvus(s.milvus(), s.query(), s.cache(), s.model(), model);
+    }
+
+    static MilvusSink.Builder milvusSink(JobSettings s) {
+        return MilvusSink.builder().withOptions(s.milvus(), s.milvusWrite(), s.cache(), s.kafka(), s.limits());
+    }
+}
