@@ -1,8 +1,10 @@
 package dev.embedstream.jobs;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class JobSettingsTest {
@@ -16,5 +18,38 @@ class JobSettingsTest {
                 "dlq.max-payload-bytes", "524288")).hasMessageContaining("dlq.max-payload-bytes");
         assertThatCode(() -> TestSettings.with("kafka.properties.max.request.size", "300000",
                 "response.max-bytes", "128kb", "dedup.reply-max-bytes", "16kb")).doesNotThrowAnyException();
+    }
+
+    /** Every group checks its own options, and names the broken key in its message. */
+    @Test
+    void eachGroupRefusesItsBrokenSettingByItsKey() {
+        List<String[]> broken = List.of(
+                new String[] {"model.intra-op-threads", "0"},
+                new String[] {"chunk.max-tokens", "100000"},
+                new String[] {"batch.max-size", "0"},
+                new String[] {"batch.max-tokens", "8"},
+                new String[] {"cache.semantic.threshold", "1.5"},
+                new String[] {"milvus.write.max-batch-rows", "0"},
+                new String[] {"dlq.max-payload-bytes", "10"},
+                new String[] {"query.max-in-flight", "0"},
+                new String[] {"job.max-parallelism", "0"});
+        for (String[] kv : broken) {
+            assertThatThrownBy(() -> TestSettings.with(kv[0], kv[1])).as(kv[0])
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(kv[0] + " ");
+        }
+    }
+
+    @Test
+    void noGroupPrintsTheRedisPasswordTheMilvusTokenOrKafkaSecrets() {
+        JobSettings s = TestSettings.with("redis.uri", "redis://:uri-secret@localhost:6379", "redis.password", "pw-secret",
+                "milvus.token", "token-secret", "kafka.properties.sasl.jaas.config", "jaas-secret");
+        List<Object> printed = List.of(s, s.model(), s.batch(), s.cache(), s.milvus(), s.milvusWrite(), s.kafka(),
+                s.limits(), s.query(), s.state());
+        for (Object group : printed) {
+            assertThat(group.toString()).as(group.getClass().getSimpleName())
+                    .doesNotContain("uri-secret", "pw-secret", "token-secret", "jaas-secret");
+        }
+        assertThat(s.cache().redisPassword()).isEqualTo("pw-secret");
+        assertThat(s.milvus().token()).isEqualTo("token-secret");
     }
 }

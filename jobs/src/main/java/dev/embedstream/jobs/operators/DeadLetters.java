@@ -30,7 +30,6 @@ public final class DeadLetters implements Serializable {
 
     public static final OutputTag<DeadLetterRecord> TAG = new OutputTag<>("dead-letters") {};
 
-    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
     /** Longest error message kept (characters); parser and Milvus messages can quote input. */
     static final int MAX_MESSAGE_CHARS = 1024;
     /** A longer key (Kafka allows ~1 MB) is replaced by {@code sha256:<hex>} of it. */
