@@ -1,5 +1,6 @@
 package dev.embedstream.common.model;
 
+import dev.embedstream.common.Utf8;
 import java.util.List;
 
 /**
@@ -32,7 +33,7 @@ public record Response(
     /** The message is cut to {@link ResponseBudget#MAX_ERROR_MESSAGE_BYTES}: it may quote a remote error of any size. */
     public static Response error(String requestId, String code, String message, long tookMs) {
         return new Response(requestId, null, ERROR, null, null, null, tookMs,
-                new ErrorInfo(code, ResponseBudget.cutUtf8(message, ResponseBudget.MAX_ERROR_MESSAGE_BYTES)), null);
+                new ErrorInfo(code, Utf8.prefix(message, ResponseBudget.MAX_ERROR_MESSAGE_BYTES)), null);
     }
 
     public static Response expired(String requestId, long tookMs) {

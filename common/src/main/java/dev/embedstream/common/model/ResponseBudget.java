@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.embedstream.common.Utf8;
 import dev.embedstream.common.json.Json;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,7 +51,7 @@ public final class ResponseBudget {
     /** The response JSON itself when it fits {@code maxBytes} of UTF-8, else a cut version that does. */
     public static String fit(String json, int maxBytes) {
         checkBudget(maxBytes, "the response budget");
-        if (json.length() <= maxBytes / 3 || utf8Length(json) <= maxBytes) {
+        if (json.length() <= maxBytes / 3 || Utf8.length(json) <= maxBytes) {
             return json;
         }
         JsonNode parsed;
@@ -64,10 +65,10 @@ public final class ResponseBudget {
         }
         root.put("truncated", true);
         if (root.get("error") instanceof ObjectNode error && error.get("message") != null && error.get("message").isTextual()) {
-            error.put("message", cutJson(error.get("message").textValue(), MAX_ERROR_MESSAGE_BYTES));
+            error.put("message", Utf8.jsonPrefix(error.get("message").textValue(), MAX_ERROR_MESSAGE_BYTES));
         }
         String out = Json.write(root);
-        if (utf8Length(out) <= maxBytes) {
+        if (Utf8.length(out) <= maxBytes) {
             return out;
         }
         List<ObjectNode> hits = new ArrayList<>();
@@ -108,19 +109,19 @@ public final class ResponseBudget {
             }
         }
         out = Json.write(root);
-        if (utf8Length(out) <= maxBytes) {
+        if (Utf8.length(out) <= maxBytes) {
             return out;
         }
         if (root.get("hits") instanceof ArrayNode array) {
             // Compact JSON: each element costs its own bytes plus one comma, so the count to drop
             // is known without re-serializing after each removal; the result is measured below.
-            long total = utf8Length(out);
+            long total = Utf8.length(out);
             while (!array.isEmpty() && total > maxBytes) {
-                total -= utf8Length(Json.write(array.get(array.size() - 1))) + (array.size() > 1 ? 1 : 0);
+                total -= Utf8.length(Json.write(array.get(array.size() - 1))) + (array.size() > 1 ? 1 : 0);
                 array.remove(array.size() - 1);
             }
             out = Json.write(root);
-            if (utf8Length(out) <= maxBytes) {
+            if (Utf8.length(out) <= maxBytes) {
                 return out;
             }
         }
@@ -141,19 +142,19 @@ public final class ResponseBudget {
         long[] cost = new long[slots.size()];
         for (int i = 0; i < full.length; i++) {
             full[i] = slots.get(i).original();
-            cost[i] = jsonCost(full[i]);
+            cost[i] = Utf8.jsonLength(full[i]);
             slots.get(i).set("");
         }
-        long room = maxBytes - utf8Length(Json.write(root));
+        long room = maxBytes - Utf8.length(Json.write(root));
         if (room < 0) {
             return null;
         }
         long level = level(cost, room);
         for (int i = 0; i < full.length; i++) {
-            slots.get(i).set(cost[i] <= level ? full[i] : cutJson(full[i], level));
+            slots.get(i).set(cost[i] <= level ? full[i] : Utf8.jsonPrefix(full[i], level));
         }
         String out = Json.write(root);
-        if (utf8Length(out) <= maxBytes) {
+        if (Utf8.length(out) <= maxBytes) {
             return out;
         }
         slots.forEach(s -> s.set("")); // unreachable while jsonCost bounds the escaping; measured anyway
@@ -173,83 +174,6 @@ public final class ResponseBudget {
             below += sorted[i];
         }
         return Long.MAX_VALUE;
-    }
-
-    /** The longest prefix of {@code s}, on a code point boundary, whose JSON string costs at most {@code maxCost}. */
-    static String cutJson(String s, long maxCost) {
-        long used = 0;
-        int i = 0;
-        while (i < s.length()) {
-            int cp = s.codePointAt(i);
-            used += cpCost(cp);
-            if (used > maxCost) {
-                return s.substring(0, i);
-            }
-            i += Character.charCount(cp);
-        }
-        return s;
-    }
-
-    /** A prefix of {@code s} of at most {@code maxBytes} UTF-8 bytes, never splitting a character. */
-    public static String cutUtf8(String s, int maxBytes) {
-        if (s == null || s.length() * 3L <= maxBytes) {
-            return s;
-        }
-        long used = 0;
-        int i = 0;
-        while (i < s.length()) {
-            int cp = s.codePointAt(i);
-            used += utf8Bytes(cp);
-            if (used > maxBytes) {
-                return s.substring(0, i);
-            }
-            i += Character.charCount(cp);
-        }
-        return s;
-    }
-
-    /** Bytes of {@code s} inside a JSON string, an upper bound of what Jackson writes (quotes excluded). */
-    static long jsonCost(String s) {
-        long cost = 0;
-        for (int i = 0; i < s.length(); ) {
-            int cp = s.codePointAt(i);
-            cost += cpCost(cp);
-            i += Character.charCount(cp);
-        }
-        return cost;
-    }
-
-    private static int cpCost(int cp) {
-        if (cp == '"' || cp == '\\') {
-            return 2;
-        }
-        return cp < 0x20 ? 6 : utf8Bytes(cp);
-    }
-
-    private static int utf8Bytes(int cp) {
-        // A lone surrogate counts 3: String.getBytes writes 1 ('?'), so this stays an upper bound.
-        return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    }
-
-    /** UTF-8 length of a string as {@code String.getBytes(UTF_8)} encodes it, without the copy. */
-    public static long utf8Length(String s) {
-        long n = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                n += 1;
-            } else if (c < 0x800) {
-                n += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                n += 4;
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                n += 1; // an unpaired surrogate is encoded as '?'
-            } else {
-                n += 3;
-            }
-        }
-        return n;
     }
 
     /**
@@ -279,7 +203,7 @@ public final class ResponseBudget {
     static String fallback(String requestId, int maxBytes) {
         ObjectNode root = Json.mapper().createObjectNode();
         if (requestId != null) {
-            root.put("request_id", cutJson(requestId, MAX_FALLBACK_REQUEST_ID_BYTES));
+            root.put("request_id", Utf8.jsonPrefix(requestId, MAX_FALLBACK_REQUEST_ID_BYTES));
         }
         root.put("status", Response.ERROR);
         ObjectNode error = root.putObject("error");

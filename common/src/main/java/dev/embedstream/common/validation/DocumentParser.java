@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedstream.common.model.DocumentEvent;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.common.Defaults;
+import dev.embedstream.common.Utf8;
 import dev.embedstream.common.json.Json;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -63,13 +63,13 @@ public final class DocumentParser {
                     + " keys; the limit (limits.max-metadata-keys) is " + limits.maxMetadataKeys());
         }
         for (Map.Entry<String, Object> e : metadata.entrySet()) {
-            if (e.getValue() instanceof String v && Fields.utf8Length(v) > limits.maxMetadataValueBytes()) {
+            if (e.getValue() instanceof String v && Utf8.length(v) > limits.maxMetadataValueBytes()) {
                 throw new InvalidInputException("metadata_too_large", "metadata '" + e.getKey() + "' is "
-                        + Fields.utf8Length(v) + " bytes; the limit (limits.max-metadata-value-bytes) is "
+                        + Utf8.length(v) + " bytes; the limit (limits.max-metadata-value-bytes) is "
                         + limits.maxMetadataValueBytes());
             }
         }
-        int bytes = Json.write(metadata).getBytes(StandardCharsets.UTF_8).length;
+        long bytes = Utf8.length(Json.write(metadata));
         if (bytes > limits.maxMetadataBytes()) {
             throw new InvalidInputException("metadata_too_large", "metadata is " + bytes
                     + " bytes as JSON; the limit (limits.max-metadata-bytes) is " + limits.maxMetadataBytes());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedstream.common.Defaults;
+import dev.embedstream.common.Utf8;
 import dev.embedstream.common.json.Json;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -45,10 +46,6 @@ final class Fields {
         } catch (CharacterCodingException e) {
             throw new InvalidInputException("invalid_utf8", what + " is not valid UTF-8 text");
         }
-    }
-
-    static int utf8Length(String s) {
-        return s.getBytes(StandardCharsets.UTF_8).length;
     }
 
     static ObjectNode object(String text) throws InvalidInputException {
@@ -110,7 +107,7 @@ final class Fields {
     }
 
     static void checkIdentifier(String id, String field, int maxBytes, String code) throws InvalidInputException {
-        int bytes = id.getBytes(StandardCharsets.UTF_8).length;
+        long bytes = Utf8.length(id);
         if (bytes == 0 || bytes > maxBytes) {
             throw new InvalidInputException(
                     code, "'" + field + "' must be 1.." + maxBytes + " bytes of UTF-8, got " + bytes);
@@ -138,7 +135,7 @@ final class Fields {
         if (text.isBlank()) {
             throw new InvalidInputException("empty_text", "'text' is empty or blank");
         }
-        int bytes = text.getBytes(StandardCharsets.UTF_8).length;
+        long bytes = Utf8.length(text);
         if (bytes > maxBytes) {
             throw new InvalidInputException(
                     "text_too_large", "'text' is " + bytes + " bytes; the limit (limits.max-text-bytes) is " + maxBytes);

@@ -1,5 +1,6 @@
 package dev.embedstream.jobs.io;
 
+import dev.embedstream.common.Utf8;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.ErrorInfo;
 import dev.embedstream.common.model.Response;
@@ -56,7 +57,7 @@ public class ReplySerializer implements KafkaRecordSerializationSchema<Reply> {
         if (value.length > maxBytes) {
             tooLarge.inc();
             LOG.warn("response to request {} is {} bytes, over response.max-bytes ({}): sent as {}",
-                    ResponseBudget.cutUtf8(reply.requestId(), 256), value.length, maxBytes, ResponseBudget.TOO_LARGE);
+                    Utf8.prefix(reply.requestId(), 256), value.length, maxBytes, ResponseBudget.TOO_LARGE);
             value = tooLarge(reply, value.length).getBytes(StandardCharsets.UTF_8);
         }
         return new ProducerRecord<>(topic, partition(reply, context), key, value);

@@ -1,14 +1,12 @@
 package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.embed.TextChunker;
-import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.settings.LimitSettings;
 import dev.embedstream.jobs.settings.ModelSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.DocumentChange;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -76,17 +74,8 @@ public class ChunkDocuments extends ProcessFunction<DocumentChange, ChunkTask> {
     private void reject(DocumentChange doc, Context ctx, String code, String message) {
         codes.inc(code);
         ctx.output(DeadLetters.TAG, deadLetters.of(doc.origin(), doc.identity().getBytes(StandardCharsets.UTF_8),
-                "chunk", code, message, describe(doc).getBytes(StandardCharsets.UTF_8), System.currentTimeMillis()));
-    }
-
-    /** The document as an event again (for its dead letter; the DLQ cuts it to its payload budget). */
-    static String describe(DocumentChange doc) {
-        Map<String, Object> event = new LinkedHashMap<>();
-        event.put("doc_id", doc.docId());
-        event.put("tenant", doc.tenant());
-        event.put("metadata", Json.read(doc.metadataJson(), Map.class));
-        event.put("text", doc.text());
-        return Json.write(event);
+                "chunk", code, message, DeadLetters.documentPayload(doc.tenant(), doc.docId(), doc.metadataJson(),
+                        Map.of("text", doc.text())), System.currentTimeMillis()));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.Hashing;
+import dev.embedstream.common.Utf8;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.DeadLetter;
 import dev.embedstream.common.model.ErrorInfo;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.metrics.Counter;
@@ -65,7 +67,7 @@ public final class DeadLetters implements Serializable {
         if (payload != null) {
             try {
                 String utf8 = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(payload)).toString();
-                text = prefixWithinJsonBytes(utf8, maxPayloadBytes);
+                text = Utf8.jsonPrefix(utf8, maxPayloadBytes);
                 encoding = "utf8";
                 cut = text.length() < utf8.length();
             } catch (CharacterCodingException e) {
@@ -81,6 +83,28 @@ public final class DeadLetters implements Serializable {
         return new DeadLetterRecord(boundedKey(key), Json.write(dl));
     }
 
+    /**
+     * A document as the payload of a dead letter after parsing (the original record is not
+     * carried that far): its tenant, doc_id and metadata, then what the failing stage adds. The
+     * payload is cut to the budget like any other.
+     */
+    public static byte[] documentPayload(String tenant, String docId, String metadataJson, Map<String, Object> more) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("tenant", tenant);
+        doc.put("doc_id", docId);
+        if (metadataJson != null) {
+            Object metadata;
+            try {
+                metadata = Json.read(metadataJson, Map.class);
+            } catch (RuntimeException e) {
+                metadata = metadataJson; // shown as it came, rather than lost
+            }
+            doc.put("metadata", metadata);
+        }
+        doc.putAll(more);
+        return Json.write(doc).getBytes(StandardCharsets.UTF_8);
+    }
+
     static byte[] boundedKey(byte[] key) {
         if (key == null || key.length <= MAX_KEY_BYTES) {
             return key;
@@ -90,27 +114,6 @@ public final class DeadLetters implements Serializable {
 
     private static String abbreviate(String message) {
         return message.length() <= MAX_MESSAGE_CHARS ? message : message.substring(0, MAX_MESSAGE_CHARS - 3) + "...";
-    }
-
-    /**
-     * The longest prefix of {@code s} (whole code points) whose JSON string form takes at most
-     * {@code budget} UTF-8 bytes. Counted as Jackson writes it: control characters as
-     * {@code \\uXXXX} (6 bytes; a few have 2-byte escapes, counted as 6 to stay on the safe side),
-     * quote and backslash as 2, everything else as its UTF-8 length.
-     */
-    static String prefixWithinJsonBytes(String s, int budget) {
-        long used = 0;
-        int i = 0;
-        while (i < s.length()) {
-            int cp = s.codePointAt(i);
-            int cost = cp < 0x20 ? 6 : cp == '"' || cp == '\\' ? 2 : cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-            if (used + cost > budget) {
-                return s.substring(0, i);
-            }
-            used += cost;
-            i += Character.charCount(cp);
-        }
-        return s;
     }
 
     /** Every code a dead letter can carry (docs/contract.md). */

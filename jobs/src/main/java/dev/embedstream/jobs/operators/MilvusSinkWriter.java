@@ -3,7 +3,6 @@ package dev.embedstream.jobs.operators;
 import com.google.gson.JsonParseException;
 import dev.embedstream.common.cache.CollectionEpochs;
 import dev.embedstream.common.cache.RedisLink;
-import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.ChunkRow;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
@@ -11,6 +10,8 @@ import dev.embedstream.jobs.settings.KafkaSettings;
 import dev.embedstream.jobs.settings.MilvusWriteSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.DeadLetterRecord;
+import dev.embedstream.jobs.types.DocumentChange;
+import dev.embedstream.jobs.types.Origin;
 import io.milvus.exception.ParamException;
 import io.milvus.v2.exception.ErrorCode;
 import io.milvus.v2.exception.MilvusClientException;
@@ -89,6 +90,8 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
 
     private static final Logger LOG = LoggerFactory.getLogger(MilvusSinkWriter.class);
     static final int MAX_PENDING_BUMPS = 100_000;
+    /** Most tenants bumped by one Redis script. */
+    static final int BUMP_CHUNK = 500;
     static final long FIRST_BACKOFF_MS = 100;
     static final long MAX_BACKOFF_MS = 5_000;
     static final String STAGE = "milvus_write";
@@ -181,12 +184,8 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
 
         client = clientFactory.open(milvus);
         try {
-            // A collection of an older id scheme is refused at once: writing into it would
-            // duplicate every chunk, and no restart can change that.
-            Optional<MilvusStore.CollectionFacts> facts = client.describe();
-            if (facts.isPresent() && !facts.get().currentIdScheme()) {
-                throw new SuppressRestartsException(new IllegalStateException(facts.get().idSchemeRefusal()));
-            }
+            // Refused at once, before any record: no restart can change a collection's id scheme.
+            refuseOtherIdScheme(client.describe());
         } catch (RuntimeException e) {
             client.close();
             throw e;
@@ -329,6 +328,16 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
     }
 
     /**
+     * A collection of an older id scheme would get every chunk duplicated instead of replaced:
+     * the job fails without restarts, with the way to migrate.
+     */
+    private static void refuseOtherIdScheme(Optional<MilvusStore.CollectionFacts> facts) {
+        if (facts.isPresent() && !facts.get().currentIdScheme()) {
+            throw new SuppressRestartsException(new IllegalStateException(facts.get().idSchemeRefusal()));
+        }
+    }
+
+    /**
      * Loads the collection, creating it (stamped) for the first upsert; false when there is none
      * yet (so nothing to delete). A collection of another id scheme or dimension than the
      * vectors fails the job without restarts.
@@ -339,9 +348,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
             if (facts.isEmpty() && vectorDimension == 0) {
                 return false;
             }
-            if (facts.isPresent() && !facts.get().currentIdScheme()) {
-                throw new SuppressRestartsException(new IllegalStateException(facts.get().idSchemeRefusal()));
-            }
+            refuseOtherIdScheme(facts);
             int want = facts.map(MilvusStore.CollectionFacts::dimension).orElse(vectorDimension);
             call("create or load", deadline, () -> {
                 client.ensureCollection(want);
@@ -422,22 +429,24 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
 
     /** Dead-letters a refused document and waits for Kafka to take it. */
     private void reject(Document d, Refused r) {
-        MilvusSinkEntry last = d.entries.get(d.entries.size() - 1);
-        Map<String, Object> payload = new LinkedHashMap<>();
-        payload.put("tenant", d.tenant);
-        payload.put("doc_id", d.docId);
-        payload.put("op", d.rows.isEmpty() ? "delete" : "upsert");
+        Map<String, Object> more = new LinkedHashMap<>();
+        more.put("op", d.rows.isEmpty() ? "delete" : "upsert");
+        String metadataJson = null;
         if (!d.rows.isEmpty()) {
-            MilvusSinkEntry any = d.rows.values().iterator().next();
-            payload.put("chunk_count", d.chunkCount);
-            payload.put("metadata", metadata(any.metadataJson()));
+            metadataJson = d.rows.values().iterator().next().metadataJson();
+            more.put("chunk_count", d.chunkCount);
             List<Map<String, Object>> chunks = new ArrayList<>();
-            d.rows.values().forEach(e -> chunks.add(Map.of("chunk_index", e.chunkIndex(), "text", e.text())));
-            payload.put("chunks", chunks);
+            d.rows.values().forEach(e -> {
+                Map<String, Object> chunk = new LinkedHashMap<>();
+                chunk.put("chunk_index", e.chunkIndex());
+                chunk.put("text", e.text()); // null for a malformed row: Map.of would throw here
+                chunks.add(chunk);
+            });
+            more.put("chunks", chunks);
         }
         String reason = r.getCause() == null ? r.getMessage() : r.getCause().getMessage();
-        DeadLetterRecord letter = deadLetters.of(last.origin(), d.identity().getBytes(StandardCharsets.UTF_8), STAGE,
-                CODE, reason, Json.write(payload).getBytes(StandardCharsets.UTF_8), System.currentTimeMillis());
+        DeadLetterRecord letter = deadLetters.of(d.origin, d.identity().getBytes(StandardCharsets.UTF_8), STAGE,
+                CODE, reason, DeadLetters.documentPayload(d.tenant, d.docId, metadataJson, more), System.currentTimeMillis());
         try {
             dlq().send(new ProducerRecord<>(kafka.dlqTopic(), letter.key(), letter.json().getBytes(StandardCharsets.UTF_8)))
                     .get(DLQ_MAX_BLOCK_MS + DLQ_DELIVERY_TIMEOUT_MS + 5_000L, TimeUnit.MILLISECONDS);
@@ -452,14 +461,6 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         documentsRejected.inc();
         codes.inc(CODE);
         LOG.warn("Milvus refused document {} ({}); dead-lettered to {}", d.identity(), reason, kafka.dlqTopic());
-    }
-
-    private static Object metadata(String json) {
-        try {
-            return Json.read(json, Map.class);
-        } catch (RuntimeException e) {
-            return json;
-        }
     }
 
     private KafkaProducer<byte[], byte[]> dlq() {
@@ -499,16 +500,20 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
             }
             all = new ArrayList<>(unbumped);
         }
-        if (all.isEmpty()) {
-            return;
-        }
-        if (epochs.bump(all)) {
-            unbumped.removeAll(all);
-        } else {
-            try {
-                mailbox.execute(this::scheduleBumpRetry, "schedule an epoch bump retry");
-            } catch (RejectedExecutionException e) {
-                // closing: the pending tenants are in the last snapshot or their writes replay
+        // In chunks: producers choose tenants, and one script over many thousands of keys would
+        // block Redis for every tenant and outlive redis.timeout, to be sent again on each retry.
+        for (int from = 0; from < all.size(); from += BUMP_CHUNK) {
+            List<String> chunk = all.subList(from, Math.min(all.size(), from + BUMP_CHUNK));
+            if (!epochs.bump(chunk)) {
+                try {
+                    mailbox.execute(this::scheduleBumpRetry, "schedule an epoch bump retry");
+                } catch (RejectedExecutionException e) {
+                    // closing: the pending tenants are in the last snapshot or their writes replay
+                }
+                return;
+            }
+            synchronized (unbumped) {
+                unbumped.removeAll(chunk);
             }
         }
     }
@@ -598,7 +603,8 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
     private static final class Document {
         final String tenant;
         final String docId;
-        final List<MilvusSinkEntry> entries = new ArrayList<>();
+        /** Where the document's latest event in the batch was read, for its dead letter. */
+        Origin origin;
         /** Upserts after the last delete, by chunk index: the last version of a chunk wins. */
         final Map<Integer, MilvusSinkEntry> rows = new TreeMap<>();
         boolean deleted;
@@ -611,7 +617,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         }
 
         void add(MilvusSinkEntry e) {
-            entries.add(e);
+            origin = e.origin();
             if (e.kind() == MilvusSinkEntry.Kind.DELETE) {
                 deleted = true;
                 rows.clear();
@@ -622,7 +628,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         }
 
         String identity() {
-            return tenant + ":" + docId;
+            return DocumentChange.identity(tenant, docId);
         }
 
         /** Why a row of this document cannot be written, or null. */

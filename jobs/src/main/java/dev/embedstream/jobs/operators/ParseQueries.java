@@ -26,14 +26,14 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
     private transient Counter accepted;
     private transient Counter rejected;
     private transient Counter expired;
-    private transient DeadLetters.CodeCounters deadLetters;
+    private transient DeadLetters.CodeCounters codes;
 
-    private final DeadLetters letters;
+    private final DeadLetters deadLetters;
 
-    public ParseQueries(int maxTextBytes, int defaultTopK, DeadLetters letters) {
+    public ParseQueries(int maxTextBytes, int defaultTopK, DeadLetters deadLetters) {
         this.maxTextBytes = maxTextBytes;
         this.defaultTopK = defaultTopK;
-        this.letters = letters;
+        this.deadLetters = deadLetters;
     }
 
     @Override
@@ -43,7 +43,7 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
         accepted = group.counter("queriesAccepted");
         rejected = group.counter("queriesRejected");
         expired = group.counter("queriesExpired");
-        deadLetters = new DeadLetters.CodeCounters(group);
+        codes = new DeadLetters.CodeCounters(group);
     }
 
     @Override
@@ -75,8 +75,8 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
     private void reject(KafkaRecord r, Context ctx, String code, String message, String requestId, String tenant,
             long now) {
         rejected.inc();
-        deadLetters.inc(code);
-        ctx.output(DeadLetters.TAG, letters.of(r, "parse", code, message, now));
+        codes.inc(code);
+        ctx.output(DeadLetters.TAG, deadLetters.of(r, "parse", code, message, now));
         if (requestId != null) {
             ctx.output(Replies.TAG, Replies.unkept(Response.error(requestId, code, message, now - r.timestamp()).withTenant(tenant), -1));
         }

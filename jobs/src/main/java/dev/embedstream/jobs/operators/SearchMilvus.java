@@ -118,10 +118,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
      */
     private synchronized MilvusStore store(int dimension) {
         if (store == null) {
-            MilvusSettings m = milvus;
-            long rpc = Math.min(m.rpcTimeoutMs(), query.searchTimeoutMs());
-            store = new MilvusStore(new MilvusSettings(m.uri(), m.token(), m.collection(), rpc,
-                    Math.min(m.connectTimeoutMs(), query.searchTimeoutMs())));
+            long rpc = Math.min(milvus.rpcTimeoutMs(), query.searchTimeoutMs());
+            store = new MilvusStore(new MilvusSettings(milvus.uri(), milvus.token(), milvus.collection(), rpc,
+                    Math.min(milvus.connectTimeoutMs(), query.searchTimeoutMs())));
         }
         if (!collectionReady) {
             // An earlier version's collection would answer with rows of the old id scheme: refuse

@@ -34,10 +34,10 @@ public record LimitSettings(DocumentLimits documents, int dlqMaxPayloadBytes, lo
                 + " bytes): lower it or raise kafka.properties.max.request.size";
         require(s.responseMaxBytes + RECORD_OVERHEAD <= maxRequest, RESPONSE_MAX_BYTES, roomIn);
         require(s.deadLetters().maxRecordBytes() + RECORD_OVERHEAD <= maxRequest, DLQ_MAX_PAYLOAD_BYTES, roomIn);
-        require(s.responseMaxBytes >= ResponseBudget.MIN_BYTES && s.responseMaxBytes <= ResponseBudget.MAX_BYTES,
-                RESPONSE_MAX_BYTES, "must be in [4kb, 900kb] (under Kafka's 1 MiB max.request.size)");
-        require(s.replyMaxBytes >= ResponseBudget.MIN_BYTES && s.replyMaxBytes <= s.responseMaxBytes, DEDUP_REPLY_MAX_BYTES,
-                "must be in [4kb, " + RESPONSE_MAX_BYTES.key() + "]");
+        // The range is ResponseBudget's: the budgets it can always meet.
+        ResponseBudget.checkBudget(s.responseMaxBytes, RESPONSE_MAX_BYTES.key());
+        ResponseBudget.checkBudget(s.replyMaxBytes, DEDUP_REPLY_MAX_BYTES.key());
+        require(s.replyMaxBytes <= s.responseMaxBytes, DEDUP_REPLY_MAX_BYTES, "must not exceed " + RESPONSE_MAX_BYTES.key());
         return s;
     }
 

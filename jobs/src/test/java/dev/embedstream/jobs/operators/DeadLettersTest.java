@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.embedstream.common.Hashing;
+import dev.embedstream.common.Utf8;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.jobs.types.DeadLetterRecord;
 import dev.embedstream.jobs.types.KafkaRecord;
@@ -74,7 +75,7 @@ class DeadLettersTest {
     @Test
     void multiByteTextIsCutOnACharacterBoundaryWithinTheBudget() {
         String s = "\ud83d\ude00".repeat(100) + "\"\\";
-        String cut = DeadLetters.prefixWithinJsonBytes(s, 41);
+        String cut = Utf8.jsonPrefix(s, 41);
         assertThat(cut).isEqualTo("\ud83d\ude00".repeat(10));
         assertThat(Json.write(cut).getBytes(StandardCharsets.UTF_8).length - 2).isLessThanOrEqualTo(41);
     }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
@@ -40,16 +41,34 @@ class QueryDedupTest {
     }
 
     private static KeyedOneInputStreamOperatorTestHarness<String, QueryTask, QueryTask> dedup() throws Exception {
+        return dedup(null);
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, QueryTask, QueryTask> dedup(OperatorSubtaskState state)
+            throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
                 new KeyedProcessOperator<>(new DedupQueries(TTL)), QueryTask::key, Types.STRING);
+        h.setup();
+        if (state != null) {
+            h.initializeState(state);
+        }
         h.open();
         return h;
     }
 
     private static KeyedTwoInputStreamOperatorTestHarness<String, Reply, QueryTask, Reply> replyCache() throws Exception {
+        return replyCache(null);
+    }
+
+    private static KeyedTwoInputStreamOperatorTestHarness<String, Reply, QueryTask, Reply> replyCache(
+            OperatorSubtaskState state) throws Exception {
         var h = new KeyedTwoInputStreamOperatorTestHarness<>(
                 new KeyedCoProcessOperator<>(new ReplyCache(TTL, RESPONSE_BUDGET, STORED_BUDGET)),
                 Reply::key, QueryTask::key, Types.STRING);
+        h.setup();
+        if (state != null) {
+            h.initializeState(state);
+        }
         h.open();
         return h;
     }
@@ -144,6 +163,30 @@ class QueryDedupTest {
                 cache.processElement2(new StreamRecord<>(reuses[0]));
                 assertThat(cache.extractOutputValues()).as("a different query never gets the stored answer").hasSize(5);
             }
+        }
+    }
+
+    @Test
+    void digestsAndStoredAnswersSurviveSnapshotAndRestore() throws Exception {
+        QueryTask first = query("acme", "q1", "rotate logs");
+        OperatorSubtaskState dedupState;
+        OperatorSubtaskState cacheState;
+        Reply firstAnswer = answer(first, "doc-rotate");
+        try (var h = dedup(); var cache = replyCache()) {
+            h.processElement(new StreamRecord<>(first));
+            cache.processElement1(new StreamRecord<>(firstAnswer));
+            dedupState = h.snapshot(1, 1);
+            cacheState = cache.snapshot(1, 1);
+        }
+        try (var h = dedup(dedupState); var cache = replyCache(cacheState)) {
+            h.processElement(new StreamRecord<>(first));
+            h.processElement(new StreamRecord<>(query("acme", "q1", "delete logs")));
+            assertThat(h.extractOutputValues()).as("the restored digest still knows q1").isEmpty();
+            assertThat(h.getSideOutput(DedupQueries.REPEATS)).hasSize(1);
+            assertThat(conflicts(h)).extracting(r -> Json.read(r.json(), Response.class).error().code())
+                    .containsExactly("request_id_conflict");
+            cache.processElement2(new StreamRecord<>(first));
+            assertThat(cache.extractOutputValues()).as("the restored answer is re-sent").containsExactly(firstAnswer);
         }
     }
 
