@@ -40,7 +40,17 @@ public final class EmbedstreamOptions {
             .stringType().noDefaultValue()
             .withDescription("Milvus token (`user:password` or API key)");
     public static final ConfigOption<String> MILVUS_COLLECTION = key("milvus.collection")
-            .stringType().defaultValue(Defaults.COLLECTION).withDescription("chunk collection, created if missing");
+            .stringType().defaultValue(Defaults.COLLECTION)
+            .withDescription("the Milvus alias queries search; it points at one collection per vector space, named "
+                    + "`<alias>__<model>__<8 hex>` and created if missing (see Changing the model)");
+    public static final ConfigOption<Duration> MILVUS_ALIAS_REFRESH = key("milvus.alias-refresh")
+            .durationType().defaultValue(Duration.ofSeconds(1))
+            .withDescription("how often the query path reads which collection the alias serves; a swap reaches "
+                    + "queries within this");
+    public static final ConfigOption<String> JOB_ROLE = key("job.role")
+            .stringType().defaultValue("serve")
+            .withDescription("`serve`: documents into the model's collection and queries by the alias; `backfill`: "
+                    + "documents only (a migration's second job, `embedstream migrate`), never touching the alias");
     public static final ConfigOption<Duration> MILVUS_RPC_TIMEOUT = key("milvus.rpc-timeout")
             .durationType().defaultValue(Duration.ofSeconds(10))
             .withDescription("deadline of every Milvus call");

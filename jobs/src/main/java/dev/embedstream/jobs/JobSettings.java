@@ -8,6 +8,7 @@ import dev.embedstream.jobs.settings.LimitSettings;
 import dev.embedstream.jobs.settings.MilvusWriteSettings;
 import dev.embedstream.jobs.settings.ModelSettings;
 import dev.embedstream.jobs.settings.QuerySettings;
+import dev.embedstream.jobs.settings.Role;
 import dev.embedstream.jobs.settings.StateSettings;
 import java.io.Serializable;
 import org.apache.flink.configuration.ReadableConfig;
@@ -27,7 +28,8 @@ public record JobSettings(
         KafkaSettings kafka,
         LimitSettings limits,
         QuerySettings query,
-        StateSettings state)
+        StateSettings state,
+        Role role)
         implements Serializable {
 
     /** Reads every group; the first setting that breaks a rule fails the job at start, by its key. */
@@ -41,6 +43,7 @@ public record JobSettings(
                 KafkaSettings.from(c),
                 LimitSettings.from(c),
                 QuerySettings.from(c),
-                StateSettings.from(c));
+                StateSettings.from(c),
+                Role.from(c));
     }
 }

@@ -14,6 +14,8 @@ import dev.embedstream.jobs.operators.ParseQueries;
 import dev.embedstream.jobs.operators.Replies;
 import dev.embedstream.jobs.operators.ReplyCache;
 import dev.embedstream.jobs.operators.SearchMilvus;
+import dev.embedstream.jobs.settings.Role;
+import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.jobs.types.ChunkTask;
 import dev.embedstream.jobs.types.DeadLetterRecord;
 import dev.embedstream.jobs.types.DocumentChange;
@@ -37,6 +39,13 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *              conflicts: error) -> embed-queries -> search-milvus -> keyBy tenant:request_id
  *              -> reply-cache (cut to response.max-bytes) <──────────────────────────────────────┘ -> responses
  * </pre>
+ *
+ * <p>The job writes into the collection of its model's vector space behind the alias
+ * {@code milvus.collection} (the space is computed here, at submission, by opening the model once);
+ * queries search whatever collection the alias serves, embedded by that collection's model. With
+ * {@code job.role=backfill} (a model migration's second job) there is no query path: the
+ * documents topic, replayed from the earliest offset, fills the new model's collection, and the
+ * alias is left alone until {@code embedstream migrate --swap}.
  */
 public final class Pipeline {
 
@@ -53,6 +62,8 @@ public final class Pipeline {
         // Explicit on every operator: keyed state is split into this many key groups, so a
         // savepoint restores into any parallelism up to it, and changing it later breaks restores.
         int maxParallelism = settings.state().maxParallelism();
+        VectorSpace space = embedder.space(settings.model());
+        boolean serving = settings.role() == Role.SERVE;
         SingleOutputStreamOperator<DocumentChange> documents = env
                 .fromSource(sources.documents(), WatermarkStrategy.noWatermarks(), "documents")
                 .uid("source-documents").setMaxParallelism(maxParallelism)
@@ -66,6 +77,24 @@ public final class Pipeline {
                 .process(new ChunkDocuments(settings.model(), settings.limits()))
                 .name("chunk-documents").uid("chunk-documents").setMaxParallelism(maxParallelism);
 
+        SingleOutputStreamOperator<ChunkTask> embedded = chunks
+                .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings.model(), settings.batch(), settings.cache(), embedder))
+                .uid("embed-documents").setMaxParallelism(maxParallelism);
+        embedded.sinkTo(MilvusSink.builder()
+                        .withOptions(settings.milvus(), settings.milvusWrite(), settings.cache(), settings.kafka(),
+                                settings.limits())
+                        .withVectorSpace(space, serving)
+                        .setClientFactory(milvusWriter).build())
+                .name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
+
+        DataStream<DeadLetterRecord> documentDeadLetters =
+                documents.getSideOutput(DeadLetters.TAG).union(chunks.getSideOutput(DeadLetters.TAG));
+        if (!serving) {
+            documentDeadLetters.sinkTo(sinks.deadLetters()).name("dead-letters").uid("sink-dead-letters")
+                    .setMaxParallelism(maxParallelism);
+            return;
+        }
+
         SingleOutputStreamOperator<QueryTask> queries = env
                 .fromSource(sources.queries(), WatermarkStrategy.noWatermarks(), "queries")
                 .uid("source-queries").setMaxParallelism(maxParallelism)
@@ -78,24 +107,16 @@ public final class Pipeline {
                 .process(new DedupQueries(settings.state().queryDedupTtlMs()))
                 .name("dedup-queries").uid("dedup-queries").setMaxParallelism(maxParallelism);
 
-        SingleOutputStreamOperator<ChunkTask> embedded = chunks
-                .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings.model(), settings.batch(), settings.cache(), embedder))
-                .uid("embed-documents").setMaxParallelism(maxParallelism);
-        embedded.sinkTo(MilvusSink.builder()
-                        .withOptions(settings.milvus(), settings.milvusWrite(), settings.cache(), settings.kafka(),
-                                settings.limits())
-                        .setClientFactory(milvusWriter).build())
-                .name("milvus-upsert").uid("milvus-upsert").setMaxParallelism(maxParallelism);
-
         // Queries embed in their own task: a document backlog, or Milvus writes stalled by an
         // outage, must never hold a query back.
         SingleOutputStreamOperator<QueryTask> embeddedQueries = firstAsks
-                .transform("embed-queries", TypeInformation.of(QueryTask.class), new EmbedQueries(settings.model(), settings.batch(), settings.cache(), settings.milvus(), embedder))
+                .transform("embed-queries", TypeInformation.of(QueryTask.class), new EmbedQueries(settings.model(), settings.batch(), settings.cache(), settings.milvus(), space,
+                        settings.query().aliasRefreshMs(), embedder))
                 .uid("embed-queries").setMaxParallelism(maxParallelism)
                 .disableChaining();
 
         DataStream<Reply> answers = AsyncDataStream
-                .unorderedWait(embeddedQueries, new SearchMilvus(settings.milvus(), settings.query(), settings.cache(), settings.model(), embedder),
+                .unorderedWait(embeddedQueries, new SearchMilvus(settings.milvus(), settings.query(), settings.cache(), settings.model(), embedder, space),
                         settings.query().searchTimeoutMs(), TimeUnit.MILLISECONDS, settings.query().maxInFlight())
                 .name("search-milvus").uid("search-milvus").setMaxParallelism(maxParallelism);
 
@@ -110,9 +131,7 @@ public final class Pipeline {
                 .name("reply-cache").uid("reply-cache").setMaxParallelism(maxParallelism)
                 .sinkTo(sinks.responses()).name("responses").uid("sink-responses").setMaxParallelism(maxParallelism);
 
-        DataStream<DeadLetterRecord> deadLetters =
-                documents.getSideOutput(DeadLetters.TAG).union(
-                        chunks.getSideOutput(DeadLetters.TAG), queries.getSideOutput(DeadLetters.TAG));
+        DataStream<DeadLetterRecord> deadLetters = documentDeadLetters.union(queries.getSideOutput(DeadLetters.TAG));
         deadLetters.sinkTo(sinks.deadLetters()).name("dead-letters").uid("sink-dead-letters").setMaxParallelism(maxParallelism);
     }
 }

@@ -11,6 +11,13 @@ import io.milvus.v2.common.ConsistencyLevel;
 import io.milvus.v2.common.DataType;
 import io.milvus.v2.common.IndexParam;
 import io.milvus.v2.service.collection.request.AddFieldReq;
+import io.milvus.v2.service.collection.request.AlterCollectionPropertiesReq;
+import io.milvus.v2.service.collection.request.DropCollectionReq;
+import io.milvus.v2.service.collection.request.RenameCollectionReq;
+import io.milvus.v2.service.utility.request.AlterAliasReq;
+import io.milvus.v2.service.utility.request.CreateAliasReq;
+import io.milvus.v2.service.utility.request.DescribeAliasReq;
+import io.milvus.v2.service.utility.request.ListAliasesReq;
 import io.milvus.v2.service.collection.request.CreateCollectionReq;
 import io.milvus.v2.service.collection.request.DescribeCollectionReq;
 import io.milvus.v2.service.collection.request.HasCollectionReq;
@@ -73,6 +80,25 @@ public final class MilvusStore implements AutoCloseable {
         this.client = new MilvusClientV2(config.build());
     }
 
+    private MilvusStore(MilvusSettings settings, MilvusClientV2 client) {
+        this.settings = settings;
+        this.client = client;
+    }
+
+    /**
+     * This store's connection, working on collection {@code name}: closing either closes the
+     * connection, so keep one of the two (the writer swaps the alias' store for its collection's).
+     */
+    public MilvusStore withCollection(String name) {
+        return new MilvusStore(new MilvusSettings(settings.uri(), settings.token(), name, settings.rpcTimeoutMs(),
+                settings.connectTimeoutMs()), client);
+    }
+
+    /** Loads a collection (after a Milvus restart it is there but not loaded). */
+    public void load(String collection) {
+        client.loadCollection(LoadCollectionReq.builder().collectionName(collection).build());
+    }
+
     public String collection() {
         return settings.collection();
     }
@@ -96,7 +122,11 @@ public final class MilvusStore implements AutoCloseable {
 
     /** The collection's id scheme and dimension, or empty when it does not exist (yet). */
     public Optional<CollectionFacts> describe() {
-        String name = settings.collection();
+        return describe(settings.collection());
+    }
+
+    /** As {@link #describe()}, of the named collection. */
+    public Optional<CollectionFacts> describe(String name) {
         if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
             return Optional.empty();
         }
@@ -122,7 +152,15 @@ public final class MilvusStore implements AutoCloseable {
      * missing, and loads it. Sink subtasks race to create it: losing the race is fine.
      */
     public void ensureCollection(int dimension) {
-        String name = settings.collection();
+        ensureCollection(settings.collection(), dimension, Map.of());
+    }
+
+    /** Creates collection {@code name}, stamped with {@code space}, if it is missing, and loads it. */
+    public void ensureCollection(String name, VectorSpace space) {
+        ensureCollection(name, space.dimension(), Map.of(VectorSpace.PROPERTY, space.json()));
+    }
+
+    private void ensureCollection(String name, int dimension, Map<String, String> stamps) {
         if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
             CreateCollectionReq.CollectionSchema schema = client.createSchema();
             schema.addField(AddFieldReq.builder().fieldName("chunk_id").dataType(DataType.VarChar)
@@ -141,10 +179,12 @@ public final class MilvusStore implements AutoCloseable {
                     .dimension(dimension).build());
             IndexParam index = IndexParam.builder().fieldName("vector")
                     .indexType(IndexParam.IndexType.AUTOINDEX).metricType(IndexParam.MetricType.COSINE).build();
+            Map<String, String> properties = new LinkedHashMap<>(stamps);
+            properties.put(ID_SCHEME_PROPERTY, ChunkRow.ID_SCHEME);
             try {
                 client.createCollection(CreateCollectionReq.builder().collectionName(name).collectionSchema(schema)
                         .indexParams(List.of(index)).consistencyLevel(ConsistencyLevel.STRONG)
-                        .properties(Map.of(ID_SCHEME_PROPERTY, ChunkRow.ID_SCHEME)).build());
+                        .properties(properties).build());
             } catch (RuntimeException e) {
                 if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
                     throw e;
@@ -152,6 +192,68 @@ public final class MilvusStore implements AutoCloseable {
             }
         }
         client.loadCollection(LoadCollectionReq.builder().collectionName(name).build());
+    }
+
+    // ------------------------------------------------------------------ aliases and collections
+
+    /** The collection {@code alias} points at, or empty when there is no such alias. */
+    public Optional<String> aliasTarget(String alias) {
+        List<String> aliases = client.listAliases(ListAliasesReq.builder().build()).getAlias();
+        if (aliases == null || !aliases.contains(alias)) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(client.describeAlias(DescribeAliasReq.builder().alias(alias).build()).getCollectionName());
+    }
+
+    /** Creates {@code alias} pointing at {@code collection}, or moves it there (atomically) when it exists. */
+    public void pointAlias(String alias, String collection) {
+        if (aliasTarget(alias).isPresent()) {
+            client.alterAlias(AlterAliasReq.builder().alias(alias).collectionName(collection).build());
+        } else {
+            client.createAlias(CreateAliasReq.builder().alias(alias).collectionName(collection).build());
+        }
+    }
+
+    /** Whether a collection (not an alias) of this name exists. */
+    public boolean isCollection(String name) {
+        return collections().contains(name);
+    }
+
+    /** The names of every collection (not aliases) in the database. */
+    public List<String> collections() {
+        return client.listCollections().getCollectionNames();
+    }
+
+    /** The collection's properties (stamps); empty for a collection without any. */
+    public Map<String, String> properties(String collection) {
+        DescribeCollectionResp d = client.describeCollection(DescribeCollectionReq.builder().collectionName(collection).build());
+        return d.getProperties() == null ? Map.of() : d.getProperties();
+    }
+
+    /** The vector space a collection is stamped with, or empty when it carries no stamp. */
+    public Optional<VectorSpace> spaceOf(String collection) {
+        return VectorSpace.parse(properties(collection).get(VectorSpace.PROPERTY));
+    }
+
+    /** Sets (adds or replaces) properties of a collection. */
+    public void setProperties(String collection, Map<String, String> properties) {
+        client.alterCollectionProperties(AlterCollectionPropertiesReq.builder().collectionName(collection)
+                .properties(properties).build());
+    }
+
+    public void renameCollection(String from, String to) {
+        client.renameCollection(RenameCollectionReq.builder().collectionName(from).newCollectionName(to).build());
+    }
+
+    public void dropCollection(String collection) {
+        client.dropCollection(DropCollectionReq.builder().collectionName(collection).build());
+    }
+
+    /** Rows of a collection (a strongly consistent count). */
+    public long rowCount(String collection) {
+        QueryResp resp = client.query(QueryReq.builder().collectionName(collection).filter("")
+                .outputFields(List.of("count(*)")).consistencyLevel(ConsistencyLevel.STRONG).build());
+        return ((Number) resp.getQueryResults().get(0).getEntity().get("count(*)")).longValue();
     }
 
     /** Loads the collection if it exists; false when there is none (yet). */
@@ -216,8 +318,13 @@ public final class MilvusStore implements AutoCloseable {
 
     /** The best chunk of up to {@code topK} documents of {@code tenant} matching {@code filter}. */
     public List<Hit> search(float[] vector, String tenant, Map<String, Object> filter, int topK) {
+        return search(settings.collection(), vector, tenant, filter, topK);
+    }
+
+    /** As {@link #search(float[], String, Map, int)}, in the named collection (or alias). */
+    public List<Hit> search(String collection, float[] vector, String tenant, Map<String, Object> filter, int topK) {
         SearchResp resp = client.search(SearchReq.builder()
-                .collectionName(settings.collection())
+                .collectionName(collection)
                 .annsField("vector")
                 .data(List.of(new FloatVec(vector)))
                 .topK(Math.min(topK * CHUNK_OVERSAMPLE, 16384))

@@ -6,7 +6,9 @@ import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.model.Response;
+import dev.embedstream.common.milvus.CollectionAlias.Route;
 import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.jobs.settings.BatchSettings;
 import dev.embedstream.jobs.settings.CacheSettings;
 import dev.embedstream.jobs.settings.ModelSettings;
@@ -14,8 +16,11 @@ import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -35,37 +40,95 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         implements OneInputStreamOperator<QueryTask, QueryTask>, BoundedOneInput {
 
+    /** Models loaded at once: the job's own and the ones the alias was swapped to since. */
+    static final int MAX_MODELS = 3;
+
     private final ModelSettings modelSettings;
     private final BatchSettings batching;
     private final CacheSettings cache;
-    private final String collection;
+    private final MilvusSettings milvus;
+    private final VectorSpace space;
+    private final long aliasRefreshMs;
     private final EmbedderFactory embedderFactory;
-    private transient BatchEmbedder model;
+    /** Per collection routed to: its model and caches; the first is the job's own. */
+    private transient LinkedHashMap<String, BatchEmbedder> models;
+    private transient String ownCollection;
+    private transient AliasFollower alias;
+    private transient MetricGroup group;
     private transient ArrayDeque<QueryTask> queries;
     private transient boolean timerPending;
 
-    /** @param milvus the collection whose answers the retrieval cache holds (its keys name it) */
+    /**
+     * @param milvus the alias queries follow ({@code milvus.collection})
+     * @param space the job's own vector space, whose collection answers until the alias is read
+     */
     public EmbedQueries(ModelSettings model, BatchSettings batch, CacheSettings cache, MilvusSettings milvus,
-            EmbedderFactory embedderFactory) {
+            VectorSpace space, long aliasRefreshMs, EmbedderFactory embedderFactory) {
         this.modelSettings = model;
         this.batching = batch;
         this.cache = cache;
-        this.collection = milvus.collection();
+        this.milvus = milvus;
+        this.space = space;
+        this.aliasRefreshMs = aliasRefreshMs;
         this.embedderFactory = embedderFactory;
     }
 
     @Override
     public void open() throws Exception {
         super.open();
-        var group = getMetricGroup().addGroup("embedstream");
-        model = new BatchEmbedder(modelSettings, cache, collection, embedderFactory, group, (padded, millis) -> { });
+        group = getMetricGroup().addGroup("embedstream");
+        ownCollection = space.collectionName(milvus.collection());
+        models = new LinkedHashMap<>(4, 0.75f, true);
+        models.put(ownCollection, new BatchEmbedder(modelSettings, cache, ownCollection, embedderFactory, group,
+                (padded, millis) -> { }));
+        alias = new AliasFollower(new Route(ownCollection, space), milvus, aliasRefreshMs);
         queries = new ArrayDeque<>();
         group.gauge("queryLaneDepth", () -> queries.size());
     }
 
+    /**
+     * The model of {@code route}'s collection, loaded on first use: the alias may have been
+     * swapped to a collection of another model (a migration). Throws when that model cannot be
+     * loaded here or is not the one the collection is stamped with.
+     */
+    private BatchEmbedder modelOf(Route route) {
+        BatchEmbedder m = models.get(route.collection());
+        if (m != null) {
+            return m;
+        }
+        ModelSettings other = modelSettings.following(route.space());
+        EmbedderFactory factory = embedderFactory.forModel(other);
+        VectorSpace loaded = factory.space(other);
+        if (!loaded.equals(route.space())) {
+            throw new IllegalStateException("collection " + route.collection() + " is stamped " + route.space().describe()
+                    + " but model " + other.name() + " here is " + loaded.describe());
+        }
+        m = new BatchEmbedder(other, cache, route.collection(), factory,
+                group.addGroup("followed_model", route.space().model()), (padded, millis) -> { });
+        models.put(route.collection(), m);
+        for (Iterator<Map.Entry<String, BatchEmbedder>> it = models.entrySet().iterator(); models.size() > MAX_MODELS; ) {
+            Map.Entry<String, BatchEmbedder> eldest = it.next();
+            if (!eldest.getKey().equals(ownCollection) && !eldest.getKey().equals(route.collection())) {
+                eldest.getValue().close();
+                it.remove();
+            }
+        }
+        return m;
+    }
+
     @Override
     public void processElement(StreamRecord<QueryTask> element) {
-        QueryTask q = element.getValue();
+        Route route = alias.current();
+        QueryTask q = element.getValue().withRoute(route.collection(), route.space().model());
+        BatchEmbedder model;
+        try {
+            model = modelOf(route);
+        } catch (RuntimeException e) {
+            output.collect(Replies.TAG, new StreamRecord<>(Replies.error(q, "model_unavailable",
+                    "the alias serves " + route.collection() + ", whose model cannot be loaded here: " + e.getMessage(),
+                    System.currentTimeMillis())));
+            return;
+        }
         RetrievalCache answers = model.caches().answers;
         Epoch epoch = answers == null ? null : answers.freshEpoch(q.tenant());
         if (epoch != null) {
@@ -103,7 +166,26 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
             }
         }
         queries.clear();
-        live = answerFromCache(live);
+        // Queries routed before a swap and after it sit in one lane: each group goes to its model.
+        Map<String, List<QueryTask>> byRoute = new LinkedHashMap<>();
+        for (QueryTask q : live) {
+            byRoute.computeIfAbsent(q.collection(), c -> new ArrayList<>()).add(q);
+        }
+        for (List<QueryTask> routed : byRoute.values()) {
+            BatchEmbedder model = models.get(routed.get(0).collection());
+            if (model == null) { // its model was closed since the query came in: answer, never drop
+                for (QueryTask q : routed) {
+                    output.collect(Replies.TAG, new StreamRecord<>(Replies.error(q, "model_unavailable",
+                            "the alias moved between more than " + MAX_MODELS + " collections within one batch; retry", now)));
+                }
+            } else {
+                embed(model, routed, now);
+            }
+        }
+    }
+
+    private void embed(BatchEmbedder model, List<QueryTask> live, long now) {
+        live = answerFromCache(model, live);
         if (live.isEmpty()) {
             return;
         }
@@ -145,14 +227,14 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
 
     private Reply cachedAnswer(QueryTask q, List<Hit> hits, String how) {
         long took = System.currentTimeMillis() - q.receivedAtMs();
-        return Replies.of(q, Response.ok(q.requestId(), hits, how, modelSettings.name(), took));
+        return Replies.of(q, Response.ok(q.requestId(), hits, how, q.model(), took));
     }
 
     /**
      * Answers what the retrieval cache holds at the tenants' current epochs; the rest go on with
      * the key to store their answer under (none when the epoch could not be read).
      */
-    private List<QueryTask> answerFromCache(List<QueryTask> live) {
+    private List<QueryTask> answerFromCache(BatchEmbedder model, List<QueryTask> live) {
         RetrievalCache answers = model.caches().answers;
         if (answers == null) {
             return live;
@@ -195,8 +277,11 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
 
     @Override
     public void close() throws Exception {
-        if (model != null) {
-            model.close();
+        if (alias != null) {
+            alias.close();
+        }
+        if (models != null) {
+            models.values().forEach(BatchEmbedder::close);
         }
         super.close();
     }

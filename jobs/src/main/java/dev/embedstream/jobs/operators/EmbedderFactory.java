@@ -2,6 +2,9 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.embed.Embedder;
 import dev.embedstream.common.embed.EmbeddingEngine;
+import dev.embedstream.common.Hashing;
+import dev.embedstream.common.milvus.ChunkRow;
+import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.jobs.settings.ModelSettings;
 import java.io.Serializable;
 
@@ -22,6 +25,25 @@ public interface EmbedderFactory extends Serializable {
         }
     }
 
+    /**
+     * The vector space this factory's embedders write with {@code model}'s chunk settings. This
+     * default (test embedders) opens one to ask; the file hash stands in for the fingerprint's.
+     */
+    default VectorSpace space(ModelSettings model) {
+        try (Embedder e = open()) {
+            return new VectorSpace(model.name(), Hashing.sha256Hex(e.fingerprint()), "mean", e.dimension(),
+                    model.maxTokens(), model.chunkMaxTokens(), model.chunkOverlapTokens(), VectorSpace.L2, ChunkRow.ID_SCHEME);
+        }
+    }
+
+    /**
+     * A factory of embedders of another model (the query path following the alias after a model
+     * migration). Test embedders have one model only.
+     */
+    default EmbedderFactory forModel(ModelSettings other) {
+        throw new UnsupportedOperationException("this embedder has one model only; cannot load " + other.name());
+    }
+
     static EmbedderFactory onnx(ModelSettings settings) {
         return new EmbedderFactory() {
             private static final long serialVersionUID = 1L;
@@ -34,6 +56,19 @@ public interface EmbedderFactory extends Serializable {
             @Override
             public String fingerprint() {
                 return settings.spec().fingerprint();
+            }
+
+            /** Opens the model once to read its dimension; everything else comes from its files. */
+            @Override
+            public VectorSpace space(ModelSettings model) {
+                try (Embedder e = open()) {
+                    return model.space(e.dimension());
+                }
+            }
+
+            @Override
+            public EmbedderFactory forModel(ModelSettings other) {
+                return onnx(other);
             }
         };
     }

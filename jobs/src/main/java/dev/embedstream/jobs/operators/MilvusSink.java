@@ -5,6 +5,7 @@ import static dev.embedstream.common.EmbedstreamOptions.MILVUS_WRITE_BATCH_ROWS;
 import static dev.embedstream.common.EmbedstreamOptions.MILVUS_WRITE_FLUSH_INTERVAL;
 
 import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.jobs.settings.CacheSettings;
 import dev.embedstream.jobs.settings.KafkaSettings;
 import dev.embedstream.jobs.settings.LimitSettings;
@@ -56,7 +57,14 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
      * documents Milvus refuses.
      */
     record Groups(MilvusSettings milvus, MilvusWriteSettings write, CacheSettings cache, KafkaSettings kafka,
-            LimitSettings limits) implements Serializable {}
+            LimitSettings limits, Binding binding) implements Serializable {}
+
+    /**
+     * Which collection behind the alias {@code milvus.collection} the sink writes: the one of
+     * {@code space}; {@code serving} for the serving job (creates the alias, refuses a fresh start
+     * when it serves another space), not for a migration's backfill job.
+     */
+    record Binding(VectorSpace space, boolean serving) implements Serializable {}
 
     private final Groups groups;
     private final MilvusSinkClient.Factory clientFactory;
@@ -122,10 +130,21 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
          */
         public Builder withOptions(MilvusSettings milvus, MilvusWriteSettings write, CacheSettings cache, KafkaSettings kafka,
             LimitSettings limits) {
-            this.groups = new Groups(milvus, write, cache, kafka, limits);
+            this.groups = new Groups(milvus, write, cache, kafka, limits, groups == null ? null : groups.binding());
             return setMaxBatchSize(write.batchRows())
                     .setMaxBatchSizeInBytes(write.batchBytes())
                     .setMaxTimeInBufferMS(write.flushIntervalMs());
+        }
+
+        /**
+         * Writes into the collection of {@code space} behind the alias (see {@link Binding});
+         * without it the sink writes {@code milvus.collection} itself. Call after withOptions.
+         */
+        public Builder withVectorSpace(VectorSpace space, boolean serving) {
+            require(groups != null, "withOptions first");
+            this.groups = new Groups(groups.milvus(), groups.write(), groups.cache(), groups.kafka(), groups.limits(),
+                    new Binding(space, serving));
+            return this;
         }
 
         /** The Milvus client the writer builds when it starts (tests inject one that refuses rows). */

@@ -1,8 +1,10 @@
 package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.milvus.ChunkRow;
+import dev.embedstream.common.milvus.CollectionAlias;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.milvus.VectorSpace;
 import java.io.Serializable;
 import java.util.Collection;
 import java.util.Optional;
@@ -12,6 +14,16 @@ import java.util.Optional;
  * injects one that refuses chosen rows, to prove the writer isolates them.
  */
 public interface MilvusSinkClient extends AutoCloseable {
+
+    /**
+     * Binds the client to the collection of {@code space} behind the alias it was opened on
+     * ({@link CollectionAlias}): created and stamped if missing; for the serving job the alias is
+     * created, or a fresh start refused when it serves another space. Returns the collection every
+     * later call works on. A test client keeps writing where it was opened (null).
+     */
+    default String bind(VectorSpace space, boolean serving, boolean freshStart) {
+        return null;
+    }
 
     /** The collection's id scheme and dimension, or empty when it does not exist yet. */
     Optional<MilvusStore.CollectionFacts> describe();
@@ -36,39 +48,55 @@ public interface MilvusSinkClient extends AutoCloseable {
         MilvusSinkClient open(MilvusSettings settings);
     }
 
-    /** The production client: the Milvus collection of {@code settings}. */
+    /** The production client: the Milvus collection (or alias, until {@link #bind}) of {@code settings}. */
     static MilvusSinkClient milvus(MilvusSettings settings) {
-        MilvusStore store = new MilvusStore(settings);
-        return new MilvusSinkClient() {
-            @Override
-            public Optional<MilvusStore.CollectionFacts> describe() {
-                return store.describe();
-            }
+        return new Store(new MilvusStore(settings));
+    }
 
-            @Override
-            public void ensureCollection(int dimension) {
-                store.ensureCollection(dimension);
-            }
+    /** {@link MilvusSinkClient} over a {@link MilvusStore}. */
+    final class Store implements MilvusSinkClient {
+        private MilvusStore store;
 
-            @Override
-            public void upsert(Collection<ChunkRow> rows) {
-                store.upsert(rows);
-            }
+        private Store(MilvusStore store) {
+            this.store = store;
+        }
 
-            @Override
-            public void deleteChunks(String tenant, Collection<String> docIds, int fromIndex) {
-                store.deleteChunks(tenant, docIds, fromIndex);
-            }
+        @Override
+        public String bind(VectorSpace space, boolean serving, boolean freshStart) {
+            CollectionAlias alias = new CollectionAlias(store, store.collection());
+            String collection = (serving ? alias.bindServing(space, freshStart) : alias.ensure(space)).collection();
+            store = store.withCollection(collection);
+            return collection;
+        }
 
-            @Override
-            public void seal() {
-                store.seal();
-            }
+        @Override
+        public Optional<MilvusStore.CollectionFacts> describe() {
+            return store.describe();
+        }
 
-            @Override
-            public void close() {
-                store.close();
-            }
-        };
+        @Override
+        public void ensureCollection(int dimension) {
+            store.ensureCollection(dimension);
+        }
+
+        @Override
+        public void upsert(Collection<ChunkRow> rows) {
+            store.upsert(rows);
+        }
+
+        @Override
+        public void deleteChunks(String tenant, Collection<String> docIds, int fromIndex) {
+            store.deleteChunks(tenant, docIds, fromIndex);
+        }
+
+        @Override
+        public void seal() {
+            store.seal();
+        }
+
+        @Override
+        public void close() {
+            store.close();
+        }
     }
 }

@@ -5,6 +5,7 @@ import dev.embedstream.common.cache.CollectionEpochs;
 import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.milvus.ChunkRow;
 import dev.embedstream.common.milvus.MilvusSettings;
+import dev.embedstream.common.milvus.CollectionAlias;
 import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.jobs.settings.KafkaSettings;
 import dev.embedstream.jobs.settings.MilvusWriteSettings;
@@ -142,6 +143,8 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
     // Writer thread only.
     private KafkaProducer<byte[], byte[]> dlq;
     private boolean collectionReady;
+    /** The collection written: the one of the job's vector space behind the alias. */
+    private final String collection;
     private int dimension;
 
     // Mailbox thread only.
@@ -183,15 +186,18 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         codes = new DeadLetters.CodeCounters(group);
 
         client = clientFactory.open(milvus);
+        String bound;
         try {
+            bound = bind(client, groups.binding(), context.getRestoredCheckpointId().isEmpty());
             // Refused at once, before any record: no restart can change a collection's id scheme.
             refuseOtherIdScheme(client.describe());
         } catch (RuntimeException e) {
             client.close();
             throw e;
         }
+        collection = bound != null ? bound : milvus.collection();
         redis = groups.cache().retrievalCacheOn() ? groups.cache().redisLink("epochs") : null;
-        epochs = redis == null ? null : new CollectionEpochs(redis, milvus.collection());
+        epochs = redis == null ? null : new CollectionEpochs(redis, collection);
         io = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "milvus-sink-writer");
             t.setDaemon(true);
@@ -199,6 +205,22 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         });
         if (!unbumped.isEmpty()) {
             submit(this::retryBumps);
+        }
+    }
+
+    /**
+     * Binds the client to its model's collection behind the alias. A collection of another vector
+     * space, or a plain collection of an earlier version, fails the job without restarts: no
+     * restart changes what Milvus holds, and the message says what to run.
+     */
+    private static String bind(MilvusSinkClient client, MilvusSink.Binding binding, boolean freshStart) {
+        if (binding == null) {
+            return null;
+        }
+        try {
+            return client.bind(binding.space(), binding.serving(), freshStart);
+        } catch (CollectionAlias.SpaceMismatchException e) {
+            throw new SuppressRestartsException(e);
         }
     }
 
@@ -360,7 +382,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         }
         if (vectorDimension != 0 && vectorDimension != dimension) {
             throw new SuppressRestartsException(new IllegalStateException("Milvus collection '"
-                    + milvus.collection() + "' holds vectors of dimension " + dimension + ", but the model"
+                    + collection + "' holds vectors of dimension " + dimension + ", but the model"
                     + " produces " + vectorDimension + "; set milvus.collection to a new name for this model and replay"
                     + " the documents topic from the earliest offset"));
         }
@@ -412,11 +434,11 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
                     if (verdict[0] instanceof Refused r) {
                         throw r;
                     }
-                    throw new IllegalStateException("Milvus " + what + " of " + milvus.collection()
+                    throw new IllegalStateException("Milvus " + what + " of " + collection
                             + " interrupted", verdict[0]);
                 }
                 if (System.currentTimeMillis() + backoff > deadline) {
-                    throw new IllegalStateException("Milvus " + what + " of " + milvus.collection()
+                    throw new IllegalStateException("Milvus " + what + " of " + collection
                             + " still failing after " + maxRetryMs + " ms", e);
                 }
                 retries.inc();
@@ -548,7 +570,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
                     client.seal();
                 } catch (RuntimeException e) {
                     LOG.warn("sealing {} failed ({}); searches over new rows stay slower until the next seal",
-                            milvus.collection(), e.getMessage());
+                            collection, e.getMessage());
                 }
             });
         });

@@ -2,8 +2,10 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.json.Json;
+import dev.embedstream.common.milvus.CollectionAlias;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.model.Response;
 import dev.embedstream.jobs.settings.CacheSettings;
@@ -13,6 +15,8 @@ import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -31,7 +35,9 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * search outlives its budget. In-flight searches are bounded by the async operator's capacity.
  * An answer is stored in the retrieval cache under the key {@link EmbedQueries} gave the query
  * (and in the semantic cache under that key's group); the caches come from {@link Caches}, keyed
- * by the fingerprint of the same model as the query embedder's.
+ * by the fingerprint of the same model as the query embedder's. Each query searches the collection
+ * {@link EmbedQueries} routed it to (the one its vector was embedded for), and its answer names
+ * that collection's model.
  */
 public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
 
@@ -40,10 +46,12 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private final CacheSettings cache;
     private final String modelName;
     private final EmbedderFactory model;
+    private final VectorSpace space;
     private transient MilvusStore store;
     private transient Caches caches;
     private transient ThreadPoolExecutor executor;
-    private transient volatile boolean collectionReady;
+    /** Collections loaded (and the job's own created) since the last failed search. */
+    private transient Set<String> ready;
     private transient Counter answered;
     private transient Counter failed;
     private transient Histogram searchMillis;
@@ -52,14 +60,16 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     /**
      * @param modelSettings the query embedder's model: its name goes into answers
      * @param model the query embedder's model: its fingerprint keys the caches
+     * @param space the job's own vector space: its collection is created here when no document made it yet
      */
     public SearchMilvus(MilvusSettings milvus, QuerySettings query, CacheSettings cache, ModelSettings modelSettings,
-            EmbedderFactory model) {
+            EmbedderFactory model, VectorSpace space) {
         this.milvus = milvus;
         this.query = query;
         this.cache = cache;
         this.modelName = modelSettings.name();
         this.model = model;
+        this.space = space;
     }
 
     @Override
@@ -71,6 +81,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                     t.setDaemon(true);
                     return t;
                 });
+        ready = ConcurrentHashMap.newKeySet();
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         // Without the retrieval cache there is nothing to key, so the model is not asked.
         caches = Caches.forSearch(cache, milvus.collection(), cache.retrievalCacheOn() ? model.fingerprint() : "", group);
@@ -101,7 +112,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             if (error != null) {
                 failed.inc();
                 // A restarted Milvus has the collection but not loaded: load it again on the next search.
-                collectionReady = false;
+                ready.remove(collectionOf(q));
                 Throwable cause = error.getCause() != null ? error.getCause() : error;
                 result.complete(List.of(Replies.error(q, "search_failed", "Milvus search failed: " + cause.getMessage(), done)));
             } else {
@@ -116,29 +127,42 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
      * The client connects lazily, on a search thread: a Milvus that is down at start-up then
      * costs error answers until it is back, not a failing operator.
      */
-    private synchronized MilvusStore store(int dimension) {
+    private synchronized MilvusStore store(String collection, int dimension) {
         if (store == null) {
             long rpc = Math.min(milvus.rpcTimeoutMs(), query.searchTimeoutMs());
             store = new MilvusStore(new MilvusSettings(milvus.uri(), milvus.token(), milvus.collection(), rpc,
                     Math.min(milvus.connectTimeoutMs(), query.searchTimeoutMs())));
         }
-        if (!collectionReady) {
-            // An earlier version's collection would answer with rows of the old id scheme: refuse
-            // (the answer is search_failed with the migration message; the sink stops the job).
-            store.requireCurrentIdScheme();
-            // Before the first document there is no collection; create it so the answer is "no hits".
-            store.ensureCollection(dimension);
-            collectionReady = true;
+        if (!ready.contains(collection)) {
+            if (space != null && collection.equals(space.collectionName(milvus.collection()))) {
+                // Before the first document there is no collection: create it (stamped, behind the
+                // alias) so the answer is "no hits". A plain collection of an earlier version is
+                // refused: the answer is search_failed with the way out; the sink stops the job.
+                new CollectionAlias(store, milvus.collection()).ensure(space);
+            } else if (space == null) {
+                // Unrouted (a test of this operator alone): the configured collection, created unstamped.
+                store.requireCurrentIdScheme();
+                store.ensureCollection(dimension);
+            } else {
+                store.load(collection);
+            }
+            ready.add(collection);
         }
         return store;
+    }
+
+    /** The collection a query searches: its route, or the alias for a query routed by nobody (tests). */
+    private String collectionOf(QueryTask q) {
+        return q.collection() != null ? q.collection() : milvus.collection();
     }
 
     @SuppressWarnings("unchecked")
     private Reply search(QueryTask q) {
         long t0 = System.nanoTime();
-        MilvusStore store = store(q.vector().length);
+        String collection = collectionOf(q);
+        MilvusStore store = store(collection, q.vector().length);
         Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
-        List<Hit> hits = store.search(q.vector(), q.tenant(), filter, q.topK());
+        List<Hit> hits = store.search(collection, q.vector(), q.tenant(), filter, q.topK());
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);
         if (caches.answers != null && q.answerKey() != null) {
             caches.answers.put(q.answerKey(), hits);
@@ -147,7 +171,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             }
         }
         long took = System.currentTimeMillis() - q.receivedAtMs();
-        return Replies.of(q, Response.ok(q.requestId(), hits, "miss", modelName, took));
+        return Replies.of(q, Response.ok(q.requestId(), hits, "miss", q.model() != null ? q.model() : modelName, took));
     }
 
     @Override

@@ -6,6 +6,9 @@ import static dev.embedstream.jobs.settings.Rules.require;
 import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.embed.Pooling;
+import dev.embedstream.common.milvus.ChunkRow;
+import dev.embedstream.common.milvus.VectorSpace;
+import java.util.Locale;
 import java.io.Serializable;
 import java.nio.file.Path;
 import org.apache.flink.configuration.ReadableConfig;
@@ -54,5 +57,21 @@ public record ModelSettings(
         } catch (ModelCatalog.ModelNotFoundException e) {
             throw new SuppressRestartsException(e);
         }
+    }
+
+    /** The vector space this model writes with these chunk settings; {@code dimension} is the model's. */
+    public VectorSpace space(int dimension) {
+        ModelSpec spec = spec();
+        return new VectorSpace(spec.name(), spec.sha256(), spec.pooling().name().toLowerCase(Locale.ROOT), dimension,
+                spec.maxTokens(), chunkMaxTokens, chunkOverlapTokens, VectorSpace.L2, ChunkRow.ID_SCHEME);
+    }
+
+    /**
+     * The settings that embed in {@code space}: its model, pooling, window and chunking, with this
+     * job's model cache and threads (the query path follows the alias to another model's collection).
+     */
+    public ModelSettings following(VectorSpace space) {
+        return new ModelSettings(space.model(), Pooling.valueOf(space.pooling().toUpperCase(Locale.ROOT)),
+                space.maxTokens(), cacheDir, threads, space.chunkTokens(), space.chunkOverlap(), chunkMaxPerDocument);
     }
 }

@@ -22,7 +22,16 @@ public record QueryTask(
         int replyPartition,
         long receivedAtMs,
         float[] vector,
-        String answerKey) {
+        String answerKey,
+        String collection,
+        String model) {
+
+    /** A query not yet routed: {@code collection} and {@code model} are set by {@link #withRoute}. */
+    public QueryTask(String requestId, String text, int topK, String tenant, String filterJson, long deadlineMs,
+            int replyPartition, long receivedAtMs, float[] vector, String answerKey) {
+        this(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector, answerKey,
+                null, null);
+    }
 
     /**
      * The search mode the digest covers. Queries have no {@code mode} field yet, so every query is
@@ -55,10 +64,21 @@ public record QueryTask(
     }
 
     public QueryTask withVector(float[] v) {
-        return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, v, answerKey);
+        return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, v,
+                answerKey, collection, model);
     }
 
     public QueryTask withAnswerKey(String key) {
-        return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector, key);
+        return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector,
+                key, collection, model);
+    }
+
+    /**
+     * The collection the query searches and the model that embeds it, chosen once (by the alias)
+     * when the query enters the embedding operator, so both always belong to one vector space.
+     */
+    public QueryTask withRoute(String searchIn, String embeddedBy) {
+        return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector,
+                answerKey, searchIn, embeddedBy);
     }
 }

@@ -15,11 +15,12 @@ final class TestOperators {
     }
 
     static EmbedQueries embedQueries(JobSettings s, EmbedderFactory model) {
-        return new EmbedQueries(s.model(), s.batch(), s.cache(), s.milvus(), model);
+        return new EmbedQueries(s.model(), s.batch(), s.cache(), s.milvus(), model.space(s.model()),
+                s.query().aliasRefreshMs(), model);
     }
 
     static SearchMilvus searchMilvus(JobSettings s, EmbedderFactory model) {
-        return new SearchMilvus(s.milvus(), s.query(), s.cache(), s.model(), model);
+        return new SearchMilvus(s.milvus(), s.query(), s.cache(), s.model(), model, model.space(s.model()));
     }
 
     static MilvusSink.Builder milvusSink(JobSettings s) {
