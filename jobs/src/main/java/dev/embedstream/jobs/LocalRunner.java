@@ -77,8 +77,9 @@ public final class LocalRunner {
             createMissingTopics(conf);
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        Pipeline.define(env, KafkaIO.sources(conf), KafkaIO.sinks(conf), JobSettings.from(conf));
-        env.execute("embedstream");
+        JobSettings settings = JobSettings.from(conf);
+        Pipeline.define(env, KafkaIO.sources(conf), KafkaIO.sinks(conf), settings);
+        env.execute(EmbedstreamJob.jobName(settings));
     }
 
     /** The job's options from {@code args} plus the MiniCluster's: loopback only, file checkpoints. */
