@@ -57,8 +57,13 @@ final class TestJob {
 
     /** Starts the job under the Flink job name {@code jobName} (what metrics carry as job_name). */
     JobClient startAs(String jobName, String... extraArgs) throws Exception {
+        return startInGroup(jobName, group, extraArgs);
+    }
+
+    /** Starts a job on these topics and alias with its own consumer group (a migration's backfill job). */
+    JobClient startInGroup(String jobName, String groupId, String... extraArgs) throws Exception {
         List<String> args = new ArrayList<>(List.of(
-                "--kafka.bootstrap-servers", TestServers.kafkaBootstrap(), "--kafka.group-id", group,
+                "--kafka.bootstrap-servers", TestServers.kafkaBootstrap(), "--kafka.group-id", groupId,
                 "--topic.documents", documents, "--topic.queries", queries,
                 "--topic.responses", responses, "--topic.dlq", deadLetters,
                 "--milvus.uri", TestServers.milvusUri(), "--milvus.collection", collection,

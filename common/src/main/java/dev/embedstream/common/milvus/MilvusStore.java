@@ -198,7 +198,7 @@ public final class MilvusStore implements AutoCloseable {
 
     /** The collection {@code alias} points at, or empty when there is no such alias. */
     public Optional<String> aliasTarget(String alias) {
-        List<String> aliases = client.listAliases(ListAliasesReq.builder().build()).getAlias();
+        List<String> aliases = client.listAliases(ListAliasesReq.builder().collectionName("").build()).getAlias();
         if (aliases == null || !aliases.contains(alias)) {
             return Optional.empty();
         }
