@@ -9,10 +9,11 @@ import org.apache.flink.configuration.ReadableConfig;
 /** How queries are answered: {@code query.*}. */
 public record QuerySettings(int defaultTopK, long searchTimeoutMs, int maxInFlight) implements Serializable {
 
+    public QuerySettings {
+        require(maxInFlight >= 1, QUERY_MAX_IN_FLIGHT, "must be >= 1");
+    }
+
     public static QuerySettings from(ReadableConfig c) {
-        QuerySettings s = new QuerySettings(
-                c.get(QUERY_DEFAULT_TOP_K), c.get(QUERY_TIMEOUT).toMillis(), c.get(QUERY_MAX_IN_FLIGHT));
-        require(s.maxInFlight >= 1, QUERY_MAX_IN_FLIGHT, "must be >= 1");
-        return s;
+        return new QuerySettings(c.get(QUERY_DEFAULT_TOP_K), c.get(QUERY_TIMEOUT).toMillis(), c.get(QUERY_MAX_IN_FLIGHT));
     }
 }
