@@ -42,6 +42,8 @@ class HostileTenantsITCase {
     private static final String GLOBEX = "globex";
     private static final String SECRET = "The acme launch code is avocado seven, kept in the vault.";
     private static final String QUESTION = "what is the launch code kept in the vault";
+    /** The same document, the same doc_id, in both tenants: each must keep its own copy. */
+    private static final Doc IN_BOTH = new Doc("shared-4", "Both tenants own this exact sentence about lighthouses.", "both");
 
     private final TestJob test = new TestJob("tenants");
     private KafkaTestSupport kafka;
@@ -66,6 +68,27 @@ class HostileTenantsITCase {
         kafka.send(test.documents, tenant + ":" + id, value);
     }
 
+    /** A document to upsert: its doc_id, its text and the owner its metadata names. */
+    private record Doc(String id, String text, String owner) {}
+
+    /** Upserts a tenant's documents in order and waits until Milvus holds one row of the tenant for each. */
+    private void store(String tenant, Doc... docs) throws InterruptedException {
+        for (Doc d : docs) {
+            send(tenant, d.id(), doc(tenant, d.id(), d.text(), d.owner()));
+        }
+        TestJob.awaitTrue(() -> milvus.count("tenant == \"" + tenant + "\"") == docs.length, WAIT);
+    }
+
+    private void ask(String tenant, String requestId, String text, Map<String, Object> filter) {
+        kafka.send(test.queries, requestId, query(tenant, requestId, text, filter));
+    }
+
+    /** rq-1 and rq-2: what acme asks first, and globex then asks again with the same request ids and texts. */
+    private void askAcmesQuestions(String tenant) {
+        ask(tenant, "rq-1", QUESTION, null);
+        ask(tenant, "rq-2", QUESTION + " please", null);
+    }
+
     private Map<String, Object> row(String tenant, String docId) {
         List<Map<String, Object>> rows = milvus.query("tenant == \"" + tenant + "\" and doc_id == \"" + docId + "\"",
                 List.of("chunk_id", "text", "metadata"));
@@ -80,38 +103,30 @@ class HostileTenantsITCase {
         job = test.start("--redis.uri", TestServers.redisUri(), "--cache.retrieval.epoch-refresh", "200ms",
                 "--milvus.write.flush-interval", "100ms");
 
-        send(ACME, "shared-1", doc(ACME, "shared-1", SECRET, ACME));
-        send(ACME, "shared-2", doc(ACME, "shared-2", "Acme revenue grew eleven percent in the third quarter.", ACME));
-        send(ACME, "shared-3", doc(ACME, "shared-3", "Acme keeps its anvils in warehouse nine.", ACME));
-        send(ACME, "shared-4", doc(ACME, "shared-4", "Both tenants own this exact sentence about lighthouses.", "both"));
-        TestJob.awaitTrue(() -> milvus.count("tenant == \"acme\"") == 4, WAIT);
+        store(ACME, new Doc("shared-1", SECRET, ACME),
+                new Doc("shared-2", "Acme revenue grew eleven percent in the third quarter.", ACME),
+                new Doc("shared-3", "Acme keeps its anvils in warehouse nine.", ACME), IN_BOTH);
 
         // acme asks first, so its answers are in the retrieval cache before globex asks the same.
-        kafka.send(test.queries, "rq-1", query(ACME, "rq-1", QUESTION, null));
-        kafka.send(test.queries, "rq-2", query(ACME, "rq-2", QUESTION + " please", null));
+        askAcmesQuestions(ACME);
         awaitResponses(Set.of("rq-1", "rq-2"));
-        kafka.send(test.queries, "rq-3", query(ACME, "rq-3", QUESTION + " please", null));
+        ask(ACME, "rq-3", QUESTION + " please", null);
         awaitResponses(Set.of("rq-3"));
 
-        // globex: delete, tombstone and overwrite acme's doc_ids; then an upsert of the same key
-        // after each, so that once it is in Milvus the attack before it has been applied.
+        // globex: delete and tombstone acme's doc_ids, then overwrite them: each attack is followed
+        // by an upsert of the same key, so once globex's rows are in Milvus every attack was applied.
         send(GLOBEX, "shared-1", Json.write(Map.of("doc_id", "shared-1", "tenant", GLOBEX, "op", "delete")));
-        send(GLOBEX, "shared-1", doc(GLOBEX, "shared-1", "Globex sells seashells by the seashore.", GLOBEX));
         kafka.send(test.documents, GLOBEX + ":shared-3", null);
-        send(GLOBEX, "shared-3", doc(GLOBEX, "shared-3", "Globex paints its hammocks orange.", GLOBEX));
-        send(GLOBEX, "shared-2", doc(GLOBEX, "shared-2", "Globex bought a lighthouse and a hammock.", GLOBEX));
-        send(GLOBEX, "shared-4", doc(GLOBEX, "shared-4", "Both tenants own this exact sentence about lighthouses.", "both"));
-        TestJob.awaitTrue(() -> milvus.count("tenant == \"globex\"") == 4, WAIT);
+        store(GLOBEX, new Doc("shared-1", "Globex sells seashells by the seashore.", GLOBEX),
+                new Doc("shared-3", "Globex paints its hammocks orange.", GLOBEX),
+                new Doc("shared-2", "Globex bought a lighthouse and a hammock.", GLOBEX), IN_BOTH);
 
         // globex: acme's request ids and acme's question texts, and filters that try to escape.
-        kafka.send(test.queries, "rq-1", query(GLOBEX, "rq-1", QUESTION, null));
-        kafka.send(test.queries, "rq-2", query(GLOBEX, "rq-2", QUESTION + " please", null));
-        kafka.send(test.queries, "rq-inject-1", query(GLOBEX, "rq-inject-1", QUESTION,
-                Map.of("owner", "globex\") or (tenant == \"acme")));
-        kafka.send(test.queries, "rq-inject-2", query(GLOBEX, "rq-inject-2", QUESTION,
-                Map.of("owner", List.of("x\" or tenant != \"globex", "\\\" or 1 == 1 or \\\""))));
+        askAcmesQuestions(GLOBEX);
+        ask(GLOBEX, "rq-inject-1", QUESTION, Map.of("owner", "globex\") or (tenant == \"acme"));
+        ask(GLOBEX, "rq-inject-2", QUESTION, Map.of("owner", List.of("x\" or tenant != \"globex", "\\\" or 1 == 1 or \\\"")));
         // acme itself: the same request id for another question is a conflict, never the stored answer.
-        kafka.send(test.queries, "rq-1", query(ACME, "rq-1", "where are the anvils", null));
+        ask(ACME, "rq-1", "where are the anvils", null);
         awaitResponses(Set.of("rq-inject-1", "rq-inject-2"));
         TestJob.awaitTrue(() -> {
             awaitResponses(Set.of("rq-1", "rq-2"));

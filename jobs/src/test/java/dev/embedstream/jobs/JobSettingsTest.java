@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.embedstream.jobs.settings.ModelSettings;
+import dev.embedstream.jobs.settings.QuerySettings;
+import dev.embedstream.jobs.settings.StateSettings;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +40,22 @@ class JobSettingsTest {
             assertThatThrownBy(() -> TestSettings.with(kv[0], kv[1])).as(kv[0])
                     .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(kv[0] + " ");
         }
+    }
+
+    /** The rules live in each group's constructor: a group built in code (a test, a tool) cannot skip them. */
+    @Test
+    void aGroupBuiltInCodeIsHeldToTheSameRulesAsOneReadFromTheConfiguration() {
+        JobSettings valid = TestSettings.with();
+        ModelSettings m = valid.model();
+        assertThatThrownBy(() -> new ModelSettings(m.name(), m.pooling(), m.maxTokens(), m.cacheDir(), m.threads(),
+                m.maxTokens() + 1, m.chunkOverlapTokens(), m.chunkMaxPerDocument()))
+                .hasMessageStartingWith("chunk.max-tokens ");
+        StateSettings st = valid.state();
+        assertThatThrownBy(() -> new StateSettings(st.dedupTtlMs(), st.queryDedupTtlMs(), 0))
+                .hasMessageStartingWith("job.max-parallelism ");
+        QuerySettings q = valid.query();
+        assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0))
+                .hasMessageStartingWith("query.max-in-flight ");
     }
 
     @Test

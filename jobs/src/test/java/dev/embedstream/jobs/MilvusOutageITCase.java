@@ -4,17 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.embedstream.common.json.Json;
-import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.testing.ServerControl;
-import dev.embedstream.common.testing.TestServers;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
@@ -28,44 +22,31 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class MilvusOutageITCase {
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+    static final MiniClusterExtension FLINK = RecoveringJob.miniCluster(1, 2);
 
     private static final Duration OUTAGE = Duration.ofSeconds(30);
     private static final Duration WAIT = Duration.ofSeconds(180);
 
     @Test
     void nothingIsLostAndQueriesGetErrorsWhileMilvusIsDown() throws Exception {
-        TestJob test = new TestJob("mo");
         List<JsonNode> corpus = TestJob.corpus().subList(400, 520);
-        Set<String> expected = TestJob.expectedChunkIds(corpus);
-        try (KafkaTestSupport kafka = new KafkaTestSupport(TestServers.kafkaBootstrap());
-                MilvusStore milvus = test.milvus()) {
-            test.createTopics(kafka);
-            JobClient job = test.start("--milvus.rpc-timeout", "3s", "--query.search-timeout", "3s",
-                    "--checkpoint.interval", "2s",
-                    "--restart-strategy.type", "fixed-delay",
-                    "--restart-strategy.fixed-delay.attempts", "20",
-                    "--restart-strategy.fixed-delay.delay", "2s");
-
-            for (JsonNode d : corpus.subList(0, 60)) {
-                kafka.send(test.documents, d.get("doc_id").asText(), d.toString());
-            }
-            TestJob.awaitTrue(() -> TestJob.count(milvus) > 0, WAIT);
+        try (RecoveringJob run = RecoveringJob.start("mo", corpus, "2s", 20,
+                "--milvus.rpc-timeout", "3s", "--query.search-timeout", "3s")) {
+            TestJob test = run.test;
+            run.send(corpus.subList(0, 60));
+            run.awaitFirstRows(WAIT);
 
             ServerControl.stopMilvus();
             Map<String, Long> sentAt = new HashMap<>();
             try {
-                for (JsonNode d : corpus.subList(60, corpus.size())) {
-                    kafka.send(test.documents, d.get("doc_id").asText(), d.toString());
-                }
+                run.send(corpus.subList(60, corpus.size()));
                 for (int i = 0; i < 5; i++) {
                     String id = "outage-" + i;
                     sentAt.put(id, System.currentTimeMillis());
-                    kafka.send(test.queries, id, "{\"request_id\":\"" + id + "\",\"text\":\"read a file\"}");
+                    run.ask(id, "read a file");
                     Thread.sleep(2_000);
                 }
-                List<ConsumerRecord<String, String>> during = kafka.readUntil(test.responses,
+                List<ConsumerRecord<String, String>> during = run.kafka.readUntil(test.responses,
                         rs -> rs.stream().map(ConsumerRecord::key).collect(java.util.stream.Collectors.toSet())
                                 .containsAll(sentAt.keySet()), OUTAGE);
                 Map<String, JsonNode> answers = new HashMap<>();
@@ -80,19 +61,13 @@ class MilvusOutageITCase {
                 ServerControl.startMilvus();
             }
 
-            TestJob.awaitTrue(() -> TestJob.count(milvus) >= expected.size(), WAIT);
-            Thread.sleep(3_000);
-            List<String> ids = milvus.query("chunk_index >= 0", List.of("chunk_id")).stream()
-                    .map(r -> (String) r.get("chunk_id")).toList();
-            assertThat(ids).doesNotHaveDuplicates();
-            assertThat(new HashSet<>(ids)).isEqualTo(expected);
+            run.assertEveryChunkExactlyOnce(WAIT);
 
-            kafka.send(test.queries, "after", "{\"request_id\":\"after\",\"text\":\"read a file\"}");
-            List<ConsumerRecord<String, String>> after = kafka.readUntil(test.responses,
+            run.ask("after", "read a file");
+            List<ConsumerRecord<String, String>> after = run.kafka.readUntil(test.responses,
                     rs -> rs.stream().anyMatch(r -> r.key().equals("after")), WAIT);
             JsonNode answer = Json.parse(after.stream().filter(r -> r.key().equals("after")).findFirst().orElseThrow().value());
             assertThat(answer.get("status").asText()).isEqualTo("ok");
-            job.cancel().get();
         }
     }
 }

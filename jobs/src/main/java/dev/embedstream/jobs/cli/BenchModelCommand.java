@@ -5,7 +5,6 @@ import dev.embedstream.common.Defaults;
 import dev.embedstream.common.embed.EmbeddingEngine;
 import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.ModelSpec;
-import dev.embedstream.common.embed.Pooling;
 import dev.embedstream.common.embed.TextChunker;
 import dev.embedstream.common.json.Json;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -48,14 +48,8 @@ final class BenchModelCommand implements Callable<Integer> {
     @Option(names = "--compare", description = "A second model (e.g. all-minilm-l6-v2-q, the int8 variant).")
     String compare;
 
-    @Option(names = "--model-cache-dir", defaultValue = "${java.io.tmpdir}/embedstream-models")
-    Path cacheDir;
-
-    @Option(names = "--parallel", defaultValue = "2", description = "Engines running at once (default: ${DEFAULT-VALUE}).")
-    int parallel;
-
-    @Option(names = "--threads", defaultValue = "1", description = "ONNX Runtime threads per engine (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Mixin
+    EngineOptions runtime;
 
     @Option(names = "--batch-sizes", defaultValue = "1,16,64", split = ",")
     List<Integer> batchSizes;
@@ -63,26 +57,26 @@ final class BenchModelCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
 
-    @Option(names = "--out", description = "Also write the results as JSON to this file.")
-    Path out;
+    @Mixin
+    JsonReport report;
 
     private record Chunk(String text, int tokens) {}
 
     @Override
     public Integer call() throws Exception {
-        ModelSpec spec = ModelCatalog.resolve(model, Pooling.MEAN, Defaults.MODEL_MAX_TOKENS, cacheDir);
+        ModelSpec spec = runtime.spec(model);
         List<Chunk> chunks = chunks(spec);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("model", model);
         result.put("docs", docs);
         result.put("chunks", chunks.size());
         result.put("tokens", chunks.stream().mapToLong(Chunk::tokens).sum());
-        result.put("parallel", parallel);
-        result.put("threads_per_engine", threads);
+        result.put("parallel", runtime.parallel);
+        result.put("threads_per_engine", runtime.threads);
         Map<String, Object> runs = new LinkedHashMap<>();
         double best = 0;
         String bestKey = null;
-        List<EmbeddingEngine> engines = open(spec);
+        List<EmbeddingEngine> engines = runtime.open(spec);
         try {
             embedAll(engines, chunks, 8, true); // warm-up: JIT, ORT arenas
             for (int size : batchSizes) {
@@ -106,11 +100,7 @@ final class BenchModelCommand implements Callable<Integer> {
         if (compare != null) {
             result.put("compare", compare(spec, chunks, bestKey));
         }
-        String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
-        System.out.println(json);
-        if (out != null) {
-            Files.writeString(out, json);
-        }
+        report.publish(result);
         return 0;
     }
 
@@ -125,14 +115,6 @@ final class BenchModelCommand implements Callable<Integer> {
             }
         }
         return chunks;
-    }
-
-    private List<EmbeddingEngine> open(ModelSpec spec) {
-        List<EmbeddingEngine> engines = new ArrayList<>();
-        for (int i = 0; i < parallel; i++) {
-            engines.add(EmbeddingEngine.open(spec, threads));
-        }
-        return engines;
     }
 
     private double medianChunksPerSecond(List<EmbeddingEngine> engines, List<Chunk> chunks, int size, boolean sorted)
@@ -186,15 +168,14 @@ final class BenchModelCommand implements Callable<Integer> {
         int size = Integer.parseInt(bestKey.split("_")[1]);
         boolean sorted = bestKey.endsWith("length_grouped");
         List<Chunk> ordered = new ArrayList<>(chunks);
-        List<EmbeddingEngine> base = open(baseSpec);
+        List<EmbeddingEngine> base = runtime.open(baseSpec);
         List<float[]> baseVectors;
         try {
             baseVectors = embedOnOne(base.get(0), ordered);
         } finally {
             base.forEach(EmbeddingEngine::close);
         }
-        ModelSpec other = ModelCatalog.resolve(compare, Pooling.MEAN, Defaults.MODEL_MAX_TOKENS, cacheDir);
-        List<EmbeddingEngine> engines = open(other);
+        List<EmbeddingEngine> engines = runtime.open(runtime.spec(compare));
         Map<String, Object> m = new LinkedHashMap<>();
         try {
             embedAll(engines, chunks, 8, true);

@@ -17,6 +17,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -37,21 +38,8 @@ final class BenchQueriesCommand implements Callable<Integer> {
     @ParentCommand
     EmbedstreamCli cli;
 
-    @Option(names = "--rate", defaultValue = "20", description = "Queries per second; the base rate of a shape (default: ${DEFAULT-VALUE}).")
-    double rate;
-
-    @Option(names = "--shape", defaultValue = "constant", paramLabel = "SHAPE",
-            description = "constant, ramp, burst, spike or wave (default: ${DEFAULT-VALUE}).")
-    String shape;
-
-    @Option(names = "--peak", description = "Peak queries per second of a shape (default: 5 x --rate).")
-    Double peak;
-
-    @Option(names = "--duration", defaultValue = "60s", description = "How long to send (default: ${DEFAULT-VALUE}).")
-    Duration duration;
-
-    @Option(names = "--warmup", defaultValue = "5s", description = "Sent but not measured (default: ${DEFAULT-VALUE}).")
-    Duration warmup;
+    @Mixin
+    LoadOptions load;
 
     @Option(names = "--queries", required = true, description = "Text file, one query per line; cycled through.")
     Path queries;
@@ -59,8 +47,8 @@ final class BenchQueriesCommand implements Callable<Integer> {
     @Option(names = "--top-k", defaultValue = "" + Defaults.TOP_K)
     int topK;
 
-    @Option(names = "--out", description = "Also write the results as JSON to this file.")
-    Path out;
+    @Mixin
+    JsonReport report;
 
     @Option(names = "--zipf", defaultValue = "0", paramLabel = "S",
             description = "Draw texts Zipf-distributed with exponent S (0 = cycle in order; default: ${DEFAULT-VALUE}).")
@@ -103,9 +91,8 @@ final class BenchQueriesCommand implements Callable<Integer> {
         Map<String, Long> tookMs = new ConcurrentHashMap<>();
         Zipf draw = zipf > 0 ? new Zipf(texts.size(), zipf, seed) : null;
         String run = UUID.randomUUID().toString().substring(0, 8);
-        double peakRate = peak != null ? peak : 5 * rate;
-        LoadShape.Plan plan = new LoadShape.Plan(LoadShape.valueOf(shape.toUpperCase(java.util.Locale.ROOT)), rate, peakRate,
-                warmup.toNanos() / 1e9, duration.toNanos() / 1e9);
+        LoadShape.Plan plan = load.plan();
+        Duration warmup = load.warmup;
         long[] due = plan.sendTimesNanos();
         long total = due.length;
         long warmupCount = java.util.Arrays.stream(due).filter(d -> d < warmup.toNanos()).count();
@@ -124,7 +111,7 @@ final class BenchQueriesCommand implements Callable<Integer> {
                         tookMs.put(key, n.longValue());
                     }
                 }
-            }, () -> latencyNanos.size() >= total, duration.plus(warmup).plusSeconds(30)));
+            }, () -> latencyNanos.size() >= total, load.duration.plus(warmup).plusSeconds(30)));
             consumer.start();
             long start = System.nanoTime();
             for (int i = 0; i < total; i++) {
@@ -166,8 +153,8 @@ final class BenchQueriesCommand implements Callable<Integer> {
             long[] sorted = measured.stream().mapToLong(Long::longValue).sorted().toArray();
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("shape", plan.shape().name().toLowerCase(java.util.Locale.ROOT));
-            result.put("rate_target_qps", rate);
-            result.put("peak_qps", plan.shape() == LoadShape.CONSTANT ? rate : peakRate);
+            result.put("rate_target_qps", plan.base());
+            result.put("peak_qps", plan.shape() == LoadShape.CONSTANT ? plan.base() : plan.peak());
             result.put("offered", total - warmupCount);
             result.put("rate_sent_qps", Math.round(achieved * 10) / 10.0);
             result.put("measured", sorted.length);
@@ -187,11 +174,7 @@ final class BenchQueriesCommand implements Callable<Integer> {
             // latency is the way out (reply cache, Kafka sink, broker, this consumer).
             result.put("hits_took_in_job", percentiles(hitsTook));
             putRateAccuracy(result, plan, due, sentOffset, run, latencyNanos);
-            String json = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
-            System.out.println(json);
-            if (out != null) {
-                Files.writeString(out, json);
-            }
+            report.publish(result);
             return sorted.length == total - warmupCount && errors == 0 ? 0 : 1;
         }
     }

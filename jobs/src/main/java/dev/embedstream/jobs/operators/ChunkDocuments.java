@@ -9,9 +9,8 @@ import dev.embedstream.jobs.types.DocumentChange;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Collector;
 
 /**
@@ -21,25 +20,21 @@ import org.apache.flink.util.Collector;
  * {@code too_many_chunks}: the cap bounds the model work one record puts in front of a
  * checkpoint barrier.
  */
-public class ChunkDocuments extends ProcessFunction<DocumentChange, ChunkTask> {
+public class ChunkDocuments extends DeadLetteringFunction<DocumentChange, ChunkTask> {
 
     private final ModelSettings model;
-    private final DeadLetters deadLetters;
     private transient TextChunker chunker;
     private transient Counter chunks;
-    private transient DeadLetters.CodeCounters codes;
 
     public ChunkDocuments(ModelSettings model, LimitSettings limits) {
+        super(limits.deadLetters());
         this.model = model;
-        this.deadLetters = limits.deadLetters();
     }
 
     @Override
-    public void open(OpenContext ctx) {
+    protected void open(MetricGroup group) {
         chunker = new TextChunker(model.spec(), model.chunkMaxTokens(), model.chunkOverlapTokens());
-        var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         chunks = group.counter("chunksCreated");
-        codes = new DeadLetters.CodeCounters(group);
     }
 
     @Override
@@ -72,8 +67,7 @@ public class ChunkDocuments extends ProcessFunction<DocumentChange, ChunkTask> {
     }
 
     private void reject(DocumentChange doc, Context ctx, String code, String message) {
-        codes.inc(code);
-        ctx.output(DeadLetters.TAG, deadLetters.of(doc.origin(), doc.identity().getBytes(StandardCharsets.UTF_8),
+        deadLetter(ctx, code, deadLetters.of(doc.origin(), doc.identity().getBytes(StandardCharsets.UTF_8),
                 "chunk", code, message, DeadLetters.documentPayload(doc.tenant(), doc.docId(), doc.metadataJson(),
                         Map.of("text", doc.text())), System.currentTimeMillis()));
     }

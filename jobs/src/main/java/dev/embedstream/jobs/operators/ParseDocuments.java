@@ -10,36 +10,31 @@ import dev.embedstream.common.validation.InvalidInputException;
 import dev.embedstream.jobs.types.DocumentChange;
 import dev.embedstream.jobs.types.KafkaRecord;
 import dev.embedstream.jobs.types.Origin;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Collector;
 
 /**
  * Parses and validates document events; anything that breaks the contract goes to the DLQ. A
  * tombstone (null value) deletes the document its key names.
  */
-public class ParseDocuments extends ProcessFunction<KafkaRecord, DocumentChange> {
+public class ParseDocuments extends DeadLetteringFunction<KafkaRecord, DocumentChange> {
 
     private final DocumentLimits limits;
-    private final DeadLetters deadLetters;
     private transient DocumentParser parser;
     private transient Counter accepted;
     private transient Counter rejected;
-    private transient DeadLetters.CodeCounters codes;
 
     public ParseDocuments(DocumentLimits limits, DeadLetters deadLetters) {
+        super(deadLetters);
         this.limits = limits;
-        this.deadLetters = deadLetters;
     }
 
     @Override
-    public void open(OpenContext ctx) {
+    protected void open(MetricGroup group) {
         parser = new DocumentParser(limits);
-        var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         accepted = group.counter("documentsAccepted");
         rejected = group.counter("documentsRejected");
-        codes = new DeadLetters.CodeCounters(group);
     }
 
     @Override
@@ -69,7 +64,6 @@ public class ParseDocuments extends ProcessFunction<KafkaRecord, DocumentChange>
 
     private void reject(KafkaRecord r, Context ctx, String code, String message) {
         rejected.inc();
-        codes.inc(code);
-        ctx.output(DeadLetters.TAG, deadLetters.of(r, "parse", code, message, System.currentTimeMillis()));
+        deadLetter(ctx, code, deadLetters.of(r, "parse", code, message, System.currentTimeMillis()));
     }
 }

@@ -9,16 +9,15 @@ import dev.embedstream.common.validation.QueryParser;
 import dev.embedstream.jobs.types.KafkaRecord;
 import dev.embedstream.jobs.types.QueryTask;
 import java.util.TreeMap;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Collector;
 
 /**
  * Parses and validates queries. A bad query goes to the DLQ and, when it names a request id, gets
  * an {@code error} response; a query past its deadline is answered {@code expired} at once.
  */
-public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
+public class ParseQueries extends DeadLetteringFunction<KafkaRecord, QueryTask> {
 
     private final int maxTextBytes;
     private final int defaultTopK;
@@ -26,24 +25,19 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
     private transient Counter accepted;
     private transient Counter rejected;
     private transient Counter expired;
-    private transient DeadLetters.CodeCounters codes;
-
-    private final DeadLetters deadLetters;
 
     public ParseQueries(int maxTextBytes, int defaultTopK, DeadLetters deadLetters) {
+        super(deadLetters);
         this.maxTextBytes = maxTextBytes;
         this.defaultTopK = defaultTopK;
-        this.deadLetters = deadLetters;
     }
 
     @Override
-    public void open(OpenContext ctx) {
+    protected void open(MetricGroup group) {
         parser = new QueryParser(maxTextBytes, defaultTopK);
-        var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         accepted = group.counter("queriesAccepted");
         rejected = group.counter("queriesRejected");
         expired = group.counter("queriesExpired");
-        codes = new DeadLetters.CodeCounters(group);
     }
 
     @Override
@@ -75,8 +69,7 @@ public class ParseQueries extends ProcessFunction<KafkaRecord, QueryTask> {
     private void reject(KafkaRecord r, Context ctx, String code, String message, String requestId, String tenant,
             long now) {
         rejected.inc();
-        codes.inc(code);
-        ctx.output(DeadLetters.TAG, deadLetters.of(r, "parse", code, message, now));
+        deadLetter(ctx, code, deadLetters.of(r, "parse", code, message, now));
         if (requestId != null) {
             ctx.output(Replies.TAG, Replies.unkept(Response.error(requestId, code, message, now - r.timestamp()).withTenant(tenant), -1));
         }

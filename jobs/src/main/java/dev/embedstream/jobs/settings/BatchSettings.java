@@ -20,6 +20,12 @@ public record BatchSettings(
         int documentsNice)
         implements Serializable {
 
+    public BatchSettings {
+        require(maxSize >= 1, BATCH_MAX_SIZE, "must be >= 1");
+        require(documentsNice >= 0 && documentsNice <= 19, BATCH_DOC_NICE, "must be in [0, 19]");
+        require(maxBuffered >= maxSize, BATCH_MAX_BUFFERED, "must be >= " + BATCH_MAX_SIZE.key());
+    }
+
     public static BatchSettings from(ReadableConfig c) {
         BatchSettings s = new BatchSettings(
                 c.get(BATCH_MAX_SIZE),
@@ -31,9 +37,6 @@ public record BatchSettings(
                 c.get(BATCH_MAX_BUFFERED_BYTES).getBytes(),
                 c.get(BATCH_STRATEGY),
                 c.get(BATCH_DOC_NICE));
-        require(s.maxSize >= 1, BATCH_MAX_SIZE, "must be >= 1");
-        require(s.documentsNice >= 0 && s.documentsNice <= 19, BATCH_DOC_NICE, "must be in [0, 19]");
-        require(s.maxBuffered >= s.maxSize, BATCH_MAX_BUFFERED, "must be >= " + BATCH_MAX_SIZE.key());
         // A batch that cannot hold one full window could never embed a long chunk.
         require(s.maxTokens >= c.get(MODEL_MAX_TOKENS), BATCH_MAX_TOKENS,
                 "must hold at least one full window (" + MODEL_MAX_TOKENS.key() + ")");

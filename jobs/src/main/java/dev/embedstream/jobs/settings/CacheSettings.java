@@ -28,8 +28,13 @@ public record CacheSettings(
         long semanticBytes)
         implements Serializable {
 
+    public CacheSettings {
+        require(epochRefreshMs >= 1, CACHE_RETRIEVAL_EPOCH_REFRESH, "must be positive");
+        require(semanticThreshold > 0 && semanticThreshold <= 1, CACHE_SEMANTIC_THRESHOLD, "must be in (0, 1]");
+    }
+
     public static CacheSettings from(ReadableConfig c) {
-        CacheSettings s = new CacheSettings(
+        return new CacheSettings(
                 c.getOptional(REDIS_URI).filter(u -> !u.isBlank()).orElse(null),
                 c.getOptional(REDIS_PASSWORD).orElse(System.getenv("EMBEDSTREAM_REDIS_PASSWORD")),
                 c.get(REDIS_TIMEOUT).toMillis(),
@@ -42,9 +47,6 @@ public record CacheSettings(
                 c.get(CACHE_SEMANTIC_ENABLED),
                 c.get(CACHE_SEMANTIC_THRESHOLD),
                 c.get(CACHE_SEMANTIC_SIZE).getBytes());
-        require(s.epochRefreshMs >= 1, CACHE_RETRIEVAL_EPOCH_REFRESH, "must be positive");
-        require(s.semanticThreshold > 0 && s.semanticThreshold <= 1, CACHE_SEMANTIC_THRESHOLD, "must be in (0, 1]");
-        return s;
     }
 
     /** A connection to the configured Redis, built in an operator's {@code open()}. */

@@ -14,14 +14,16 @@ import org.apache.flink.configuration.ReadableConfig;
 public record MilvusWriteSettings(int batchRows, long batchBytes, long flushIntervalMs, long sealIntervalMs)
         implements Serializable {
 
+    public MilvusWriteSettings {
+        require(batchRows >= 1, MILVUS_WRITE_BATCH_ROWS, "must be >= 1");
+        require(batchBytes >= 1024, MILVUS_WRITE_BATCH_BYTES, "must be >= 1kb");
+    }
+
     public static MilvusWriteSettings from(ReadableConfig c) {
-        MilvusWriteSettings s = new MilvusWriteSettings(
+        return new MilvusWriteSettings(
                 c.get(MILVUS_WRITE_BATCH_ROWS),
                 c.get(MILVUS_WRITE_BATCH_BYTES).getBytes(),
                 c.get(MILVUS_WRITE_FLUSH_INTERVAL).toMillis(),
                 c.get(MILVUS_WRITE_SEAL_INTERVAL).toMillis());
-        require(s.batchRows >= 1, MILVUS_WRITE_BATCH_ROWS, "must be >= 1");
-        require(s.batchBytes >= 1024, MILVUS_WRITE_BATCH_BYTES, "must be >= 1kb");
-        return s;
     }
 }

@@ -30,8 +30,14 @@ public record ModelSettings(
         int chunkMaxPerDocument)
         implements Serializable {
 
+    public ModelSettings {
+        require(threads >= 1, MODEL_THREADS, "must be >= 1");
+        require(chunkMaxTokens <= maxTokens, CHUNK_MAX_TOKENS, "must not exceed " + MODEL_MAX_TOKENS.key());
+        require(chunkMaxPerDocument >= 1, CHUNK_MAX_PER_DOCUMENT, "must be >= 1");
+    }
+
     public static ModelSettings from(ReadableConfig c) {
-        ModelSettings s = new ModelSettings(
+        return new ModelSettings(
                 c.get(MODEL_NAME),
                 c.get(MODEL_POOLING),
                 c.get(MODEL_MAX_TOKENS),
@@ -40,10 +46,6 @@ public record ModelSettings(
                 c.get(CHUNK_MAX_TOKENS),
                 c.get(CHUNK_OVERLAP_TOKENS),
                 c.get(CHUNK_MAX_PER_DOCUMENT));
-        require(s.threads >= 1, MODEL_THREADS, "must be >= 1");
-        require(s.chunkMaxTokens <= s.maxTokens, CHUNK_MAX_TOKENS, "must not exceed " + MODEL_MAX_TOKENS.key());
-        require(s.chunkMaxPerDocument >= 1, CHUNK_MAX_PER_DOCUMENT, "must be >= 1");
-        return s;
     }
 
     /**

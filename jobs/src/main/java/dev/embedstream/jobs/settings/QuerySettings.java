@@ -10,12 +10,13 @@ import org.apache.flink.configuration.ReadableConfig;
 public record QuerySettings(int defaultTopK, long searchTimeoutMs, int maxInFlight, long aliasRefreshMs)
         implements Serializable {
 
+    public QuerySettings {
+        require(maxInFlight >= 1, QUERY_MAX_IN_FLIGHT, "must be >= 1");
+        require(aliasRefreshMs >= 50, MILVUS_ALIAS_REFRESH, "must be >= 50 ms");
+    }
+
     public static QuerySettings from(ReadableConfig c) {
-        QuerySettings s = new QuerySettings(
-                c.get(QUERY_DEFAULT_TOP_K), c.get(QUERY_TIMEOUT).toMillis(), c.get(QUERY_MAX_IN_FLIGHT),
+        return new QuerySettings(c.get(QUERY_DEFAULT_TOP_K), c.get(QUERY_TIMEOUT).toMillis(), c.get(QUERY_MAX_IN_FLIGHT),
                 c.get(MILVUS_ALIAS_REFRESH).toMillis());
-        require(s.maxInFlight >= 1, QUERY_MAX_IN_FLIGHT, "must be >= 1");
-        require(s.aliasRefreshMs >= 50, MILVUS_ALIAS_REFRESH, "must be >= 50 ms");
-        return s;
     }
 }

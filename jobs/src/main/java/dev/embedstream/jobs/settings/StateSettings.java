@@ -12,10 +12,11 @@ import org.apache.flink.configuration.ReadableConfig;
  */
 public record StateSettings(long dedupTtlMs, long queryDedupTtlMs, int maxParallelism) implements Serializable {
 
+    public StateSettings {
+        require(maxParallelism >= 1 && maxParallelism <= 32768, MAX_PARALLELISM, "must be in [1, 32768]");
+    }
+
     public static StateSettings from(ReadableConfig c) {
-        StateSettings s = new StateSettings(
-                c.get(DEDUP_TTL).toMillis(), c.get(DEDUP_QUERY_TTL).toMillis(), c.get(MAX_PARALLELISM));
-        require(s.maxParallelism >= 1 && s.maxParallelism <= 32768, MAX_PARALLELISM, "must be in [1, 32768]");
-        return s;
+        return new StateSettings(c.get(DEDUP_TTL).toMillis(), c.get(DEDUP_QUERY_TTL).toMillis(), c.get(MAX_PARALLELISM));
     }
 }

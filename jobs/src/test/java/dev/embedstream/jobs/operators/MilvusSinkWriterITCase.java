@@ -93,6 +93,30 @@ class MilvusSinkWriterITCase {
         h.prepareSnapshotPreBarrier(++checkpoint);
     }
 
+    /** One checkpoint's worth of input: the tasks, then a drain. */
+    private void write(OneInputStreamOperatorTestHarness<ChunkTask, ?> h, ChunkTask... tasks) throws Exception {
+        send(h, tasks);
+        drain(h);
+    }
+
+    /** What some writes do to a sink writer on its own fresh collection. */
+    @FunctionalInterface
+    private interface Writes {
+        void to(OneInputStreamOperatorTestHarness<ChunkTask, ?> h) throws Exception;
+    }
+
+    /**
+     * The rows (chunk_id -> text) a fresh collection holds after {@code writes} went through a sink
+     * writer with the test settings and {@code moreSettings}, and the writer was closed.
+     */
+    private static Map<String, String> rowsAfter(Writes writes, String... moreSettings) throws Exception {
+        String c = unique("w_");
+        try (var h = open(sink(settings(c, unique("dlq_"), moreSettings)), null)) {
+            writes.to(h);
+        }
+        return rows(c);
+    }
+
     private static ChunkTask upsert(String tenant, String doc, int index, int count, String text, float... vector) {
         return new ChunkTask(doc, Op.UPSERT, tenant, index, count, text, 3, "h" + text.length(), "{\"lang\":\"en\"}",
                 vector, ORIGIN);
@@ -145,53 +169,36 @@ class MilvusSinkWriterITCase {
 
     @Test
     void repeatedChunkIdsInOneBatchCollapseToTheLastWrite() throws Exception {
-        String c = unique("w_");
-        try (var h = open(sink(settings(c, unique("dlq_"))), null)) {
-            send(h, upsert("d", 0, 1, "first", 1, 0, 0), upsert("d", 0, 1, "second", 0, 1, 0),
-                    upsert("d", 0, 1, "third", 0, 0, 1));
-            drain(h);
-        }
-        assertThat(rows(c)).containsExactly(Map.entry("t:d#0", "third"));
+        assertThat(rowsAfter(h -> write(h, upsert("d", 0, 1, "first", 1, 0, 0), upsert("d", 0, 1, "second", 0, 1, 0),
+                upsert("d", 0, 1, "third", 0, 0, 1)))).containsExactly(Map.entry("t:d#0", "third"));
     }
 
     @Test
     void aDocumentsDeletesAndUpsertsApplyInArrivalOrderWhereverTheBatchesEnd() throws Exception {
         for (String batchRows : List.of("1", "2", "256")) {
-            String c = unique("w_");
-            try (var h = open(sink(settings(c, unique("dlq_"), "milvus.write.max-batch-rows", batchRows)), null)) {
-                send(h, upsert("gone", 0, 2, "g0", 1, 0, 0), upsert("gone", 1, 2, "g1", 1, 0, 0), delete("t", "gone"),
-                        upsert("back", 0, 2, "b0", 1, 0, 0), upsert("back", 1, 2, "b1", 1, 0, 0), delete("t", "back"),
-                        upsert("back", 0, 1, "b0 v2", 0, 1, 0));
-                drain(h);
-            }
-            assertThat(rows(c)).as("batches of %s rows: delete after upsert wins; upsert after delete wins, and its"
+            Map<String, String> rows = rowsAfter(h -> write(h, upsert("gone", 0, 2, "g0", 1, 0, 0),
+                    upsert("gone", 1, 2, "g1", 1, 0, 0), delete("t", "gone"), upsert("back", 0, 2, "b0", 1, 0, 0),
+                    upsert("back", 1, 2, "b1", 1, 0, 0), delete("t", "back"), upsert("back", 0, 1, "b0 v2", 0, 1, 0)),
+                    "milvus.write.max-batch-rows", batchRows);
+            assertThat(rows).as("batches of %s rows: delete after upsert wins; upsert after delete wins, and its"
                     + " stale chunk 1 is gone", batchRows).containsExactly(Map.entry("t:back#0", "b0 v2"));
         }
     }
 
     @Test
     void aReChunkedDocumentLosesItsStaleChunks() throws Exception {
-        String c = unique("w_");
-        try (var h = open(sink(settings(c, unique("dlq_"))), null)) {
-            send(h, upsert("d", 0, 3, "v1 c0", 1, 0, 0), upsert("d", 1, 3, "v1 c1", 1, 0, 0),
-                    upsert("d", 2, 3, "v1 c2", 1, 0, 0));
-            drain(h);
-            send(h, upsert("d", 0, 1, "v2 c0", 0, 1, 0));
-            drain(h);
-        }
-        assertThat(rows(c)).containsExactly(Map.entry("t:d#0", "v2 c0"));
+        assertThat(rowsAfter(h -> {
+            write(h, upsert("d", 0, 3, "v1 c0", 1, 0, 0), upsert("d", 1, 3, "v1 c1", 1, 0, 0), upsert("d", 2, 3, "v1 c2", 1, 0, 0));
+            write(h, upsert("d", 0, 1, "v2 c0", 0, 1, 0));
+        })).containsExactly(Map.entry("t:d#0", "v2 c0"));
     }
 
     @Test
     void tenantBsDeleteLeavesTenantAsDocumentWithTheSameDocId() throws Exception {
-        String c = unique("w_");
-        try (var h = open(sink(settings(c, unique("dlq_"))), null)) {
-            send(h, upsert("a", "kb-1", 0, 1, "tenant a's text", 1, 0, 0), upsert("b", "kb-1", 0, 1, "tenant b's text", 0, 1, 0));
-            drain(h);
-            send(h, delete("b", "kb-1"));
-            drain(h);
-        }
-        assertThat(rows(c)).containsExactly(Map.entry("a:kb-1#0", "tenant a's text"));
+        assertThat(rowsAfter(h -> {
+            write(h, upsert("a", "kb-1", 0, 1, "tenant a's text", 1, 0, 0), upsert("b", "kb-1", 0, 1, "tenant b's text", 0, 1, 0));
+            write(h, delete("b", "kb-1"));
+        })).containsExactly(Map.entry("a:kb-1#0", "tenant a's text"));
     }
 
     @Test
@@ -315,8 +322,7 @@ class MilvusSinkWriterITCase {
                 send(h, upsert("good-" + i, 0, 1, "good " + i, 1, 0, 0));
             }
             send(h, upsert("poison", 0, 2, "poison chunk 0", 0, 1, 0), upsert("poison", 1, 2, "poison chunk 1", 0, 1, 0));
-            send(h, upsert("good-6", 0, 1, "good 6", 1, 0, 0), upsert("good-7", 0, 1, "good 7", 1, 0, 0));
-            drain(h);
+            write(h, upsert("good-6", 0, 1, "good 6", 1, 0, 0), upsert("good-7", 0, 1, "good 7", 1, 0, 0));
         }
         assertThat(rows(c)).as("every good document landed, no row of the refused one")
                 .hasSize(8).doesNotContainKeys("t:poison#0", "t:poison#1");
@@ -344,9 +350,8 @@ class MilvusSinkWriterITCase {
         String dlq = unique("dlq_");
         String tooLong = "x".repeat(65); // the tenant field is a VARCHAR(64)
         try (var h = open(sink(settings(c, dlq)), null)) {
-            send(h, upsert("good-1", 0, 1, "good 1", 1, 0, 0), upsert(tooLong, "odd", 0, 1, "odd", 0, 1, 0),
+            write(h, upsert("good-1", 0, 1, "good 1", 1, 0, 0), upsert(tooLong, "odd", 0, 1, "odd", 0, 1, 0),
                     upsert("good-2", 0, 1, "good 2", 1, 0, 0));
-            drain(h);
         }
         assertThat(rows(c)).containsOnlyKeys("t:good-1#0", "t:good-2#0");
         List<ConsumerRecord<String, String>> letters = deadLetters(dlq, 1, Duration.ofSeconds(30));
@@ -360,8 +365,7 @@ class MilvusSinkWriterITCase {
         String dlq = unique("dlq_");
         MilvusSink sink = TestOperators.milvusSink(settings(c, dlq)).setClientFactory(new FlakyClient(3)).build();
         try (var h = open(sink, null)) {
-            send(h, upsert("a", 0, 1, "a", 1, 0, 0), upsert("b", 0, 1, "b", 0, 1, 0));
-            drain(h);
+            write(h, upsert("a", 0, 1, "a", 1, 0, 0), upsert("b", 0, 1, "b", 0, 1, 0));
         }
         assertThat(rows(c)).containsOnlyKeys("t:a#0", "t:b#0");
         assertThat(deadLetters(dlq, 1, Duration.ofSeconds(3))).isEmpty();
@@ -386,8 +390,7 @@ class MilvusSinkWriterITCase {
     void aCollectionOfAnotherDimensionFailsTheJobWithoutRestarts() throws Exception {
         String c = unique("w_");
         try (var h = open(sink(settings(c, unique("dlq_"))), null)) {
-            send(h, upsert("three", 0, 1, "dim 3", 1, 0, 0));
-            drain(h);
+            write(h, upsert("three", 0, 1, "dim 3", 1, 0, 0));
             send(h, upsert("four", 0, 1, "dim 4", 1, 0, 0, 0));
             assertThatThrownBy(() -> drain(h))
                     .satisfies(e -> assertThat(ExceptionUtils
