@@ -54,7 +54,7 @@ class JobSettingsTest {
         assertThatThrownBy(() -> new StateSettings(st.dedupTtlMs(), st.queryDedupTtlMs(), 0))
                 .hasMessageStartingWith("job.max-parallelism ");
         QuerySettings q = valid.query();
-        assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0))
+        assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0, q.aliasRefreshMs()))
                 .hasMessageStartingWith("query.max-in-flight ");
     }
 
