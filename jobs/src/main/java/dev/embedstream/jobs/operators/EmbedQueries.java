@@ -84,6 +84,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         alias = new AliasFollower(new Route(ownCollection, space), milvus, aliasRefreshMs);
         queries = new ArrayDeque<>();
         group.gauge("queryLaneDepth", () -> queries.size());
+        group.gauge("aliasServesOwnCollection", () -> alias.current().collection().equals(ownCollection) ? 1 : 0);
     }
 
     /**
