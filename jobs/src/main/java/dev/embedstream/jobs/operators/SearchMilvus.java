@@ -84,7 +84,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         ready = ConcurrentHashMap.newKeySet();
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         // Without the retrieval cache there is nothing to key, so the model is not asked.
-        caches = Caches.forSearch(cache, milvus.collection(), cache.retrievalCacheOn() ? model.fingerprint() : "", group);
+        // Keyed as EmbedQueries keys the job's own collection (answers carry their key with them).
+        String own = space != null ? space.collectionName(milvus.collection()) : milvus.collection();
+        caches = Caches.forSearch(cache, own, cache.retrievalCacheOn() ? model.fingerprint() : "", group);
         answered = group.counter("queriesAnswered");
         failed = group.counter("queriesFailed");
         searchMillis = group.histogram("milvusSearchMillis", new DescriptiveStatisticsHistogram(1000));

@@ -70,7 +70,9 @@ class EmbedQueriesITCase {
             assertThat(h.extractOutputValues()).as("sent to search").hasSize(1);
 
             // A committed write to the tenant: once the epoch is re-read the old answer is gone.
-            assertThat(new CollectionEpochs(redis, collection).bump(List.of("default"))).isTrue();
+            // (to the collection the query was routed to: the model's, behind the alias)
+            assertThat(toSearch.collection()).startsWith(collection + "__");
+            assertThat(new CollectionEpochs(redis, toSearch.collection()).bump(List.of("default"))).isTrue();
             Thread.sleep(250);
             h.processElement(new StreamRecord<>(new QueryTask("third", toSearch.text(), 5, "default", "{}", 0, -1,
                     System.currentTimeMillis(), null, null)));

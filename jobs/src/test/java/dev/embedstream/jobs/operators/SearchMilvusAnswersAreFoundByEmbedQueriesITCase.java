@@ -8,7 +8,9 @@ import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.ChunkRow;
+import dev.embedstream.common.milvus.CollectionAlias;
 import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.common.testing.TestServers;
 import dev.embedstream.jobs.JobSettings;
 import dev.embedstream.jobs.TestSettings;
@@ -58,9 +60,13 @@ class SearchMilvusAnswersAreFoundByEmbedQueriesITCase {
                 "milvus.uri", TestServers.milvusUri(), "milvus.collection", collection, "cache.semantic.enabled", "true");
         String text = "rotate logs";
         // One document the query finds (the fake model's vectors are (text length, 1)).
+        // It sits in the collection of the fake model's vector space behind the alias, as the job would write it.
+        String routed;
         try (MilvusStore store = new MilvusStore(settings.milvus())) {
-            store.ensureCollection(2);
-            store.upsert(List.of(new ChunkRow("doc-1", 0, "default", "how to rotate logs", "h", "{}", new float[] {11, 1})));
+            VectorSpace space = ((EmbedderFactory) RecordingEmbedder::new).space(settings.model());
+            routed = new CollectionAlias(store, collection).bindServing(space, true).collection();
+            store.withCollection(routed).upsert(
+                    List.of(new ChunkRow("doc-1", 0, "default", "how to rotate logs", "h", "{}", new float[] {11, 1})));
         }
 
         try (var queries = embedQueries(settings)) {
@@ -106,7 +112,7 @@ class SearchMilvusAnswersAreFoundByEmbedQueriesITCase {
                 "milvus.uri", TestServers.milvusUri(), "milvus.collection", collection, "cache.retrieval.l1-size", "0");
         try (RedisLink redis = noL1.cache().redisLink("wait")) {
             // The search's write to Redis is fire-and-forget: wait until Redis has it.
-            var reader = new RetrievalCache(redis, collection, new RecordingEmbedder().fingerprint(),
+            var reader = new RetrievalCache(redis, routed, new RecordingEmbedder().fingerprint(),
                     Duration.ofMinutes(1), Duration.ofSeconds(1), 0);
             String key = reader.key("default", reader.epochs(List.of("default")).get("default"), text, 5, "{}");
             long until = System.currentTimeMillis() + 5_000;
