@@ -59,6 +59,18 @@ import picocli.CommandLine.ParentCommand;
             "migrate --status prints the backfill jobs, their lag and the rows of the collections behind the alias.",
             "",
             "Kafka options (--bootstrap, --documents-topic, --kafka-property) are the embedstream command's."},
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  # backfill with a progress bar, then the rows of both collections",
+            "  scripts/embedstream migrate --to-model bge-small-en-v15",
+            "  # the same (attaches to the running backfill), gated swap",
+            "  scripts/embedstream migrate --to-model bge-small-en-v15 \\",
+            "      --eval queries.jsonl --min-mrr 0.6 --swap",
+            "  scripts/embedstream migrate --rollback",
+            "  # another cluster: Kafka options go before the command",
+            "  scripts/embedstream --bootstrap kafka:9092 migrate \\",
+            "      --to-model all-minilm-l6-v2-q --flink http://jobmanager:8081 \\",
+            "      --milvus http://milvus:19530 --redis none --detach"},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:refused or failed (the message says why)", "2:invalid options",
             "3:--min-mrr gate failed (no swap)", "4:not caught up within --catch-up-timeout (the backfill goes on)"})

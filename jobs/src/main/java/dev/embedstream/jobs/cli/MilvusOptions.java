@@ -24,6 +24,11 @@ final class MilvusOptions {
 
     MilvusStore open() {
         long ms = timeout.toMillis();
-        return new MilvusStore(new MilvusSettings(uri, System.getenv("EMBEDSTREAM_MILVUS_TOKEN"), alias, ms, ms));
+        try {
+            return new MilvusStore(new MilvusSettings(uri, System.getenv("EMBEDSTREAM_MILVUS_TOKEN"), alias, ms, ms));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot reach Milvus at " + uri + " within " + timeout.toMillis() + " ms ("
+                    + CollectionsCommand.firstLine(e.getMessage()) + "); is it running? (pass --milvus URI)", e);
+        }
     }
 }
