@@ -17,9 +17,12 @@ import picocli.CommandLine.Option;
  * local stack; every endpoint is a flag.
  */
 @Command(name = "embedstream", mixinStandardHelpOptions = true,
-        description = "Publish documents and queries to embedstream and read its answers.",
+        description = {"Publish documents and queries to embedstream and read its answers; list the Milvus collections"
+                + " behind the alias and move the corpus to another model (collections, migrate).",
+            "Every endpoint defaults to the local stack of scripts/run-local.sh.",
+            "Run `scripts/embedstream COMMAND --help` for a command's options."},
         subcommands = {IngestCommand.class, QueryCommand.class, DeleteCommand.class, BenchQueriesCommand.class,
-                BenchPlotCommand.class, BenchModelCommand.class})
+                BenchPlotCommand.class, BenchModelCommand.class, CollectionsCommand.class, MigrateCommand.class})
 public final class EmbedstreamCli {
 
     @Option(names = "--bootstrap", defaultValue = Defaults.KAFKA_BOOTSTRAP, description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
@@ -47,7 +50,20 @@ public final class EmbedstreamCli {
     public static void main(String[] args) {
         System.exit(new CommandLine(new EmbedstreamCli())
                 .registerConverter(Duration.class, EmbedstreamCli::parseDuration)
+                .setExecutionExceptionHandler(EmbedstreamCli::refusal)
                 .execute(args));
+    }
+
+    /**
+     * A refusal (bad input, a state the command will not act on, an unreachable server) is one
+     * line that says why; anything else keeps its stack trace.
+     */
+    static int refusal(Exception e, CommandLine command, CommandLine.ParseResult parsed) throws Exception {
+        if (e instanceof IllegalStateException || e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
+            command.getErr().println(command.getCommandName() + ": " + e.getMessage());
+            return 1;
+        }
+        throw e;
     }
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
