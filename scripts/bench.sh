@@ -109,7 +109,7 @@ stack_install_kafka "$LOCAL/kafka"
 port=$(stack_free_port 1); stack_start_kafka "$LOCAL/kafka" "$WORK/kafka" "$port"; BOOTSTRAP="127.0.0.1:$port"
 port=$(stack_free_port 1); stack_start_milvus "$LOCAL/venv" "$WORK/milvus" "$port"; MILVUS_URI="http://127.0.0.1:$port"
 port=$(stack_free_port 1); stack_start_redis "$WORK/redis" "$port"; REDIS_URI="redis://127.0.0.1:$port"
-stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 embedstream.documents embedstream.queries embedstream.responses embedstream.dlq
+stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 embedstream.documents:cleanup.policy=compact embedstream.queries embedstream.responses embedstream.dlq
 
 cli() { scripts/embedstream --bootstrap "$BOOTSTRAP" "$@"; }
 
