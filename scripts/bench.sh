@@ -147,7 +147,7 @@ start_job() {
   stack_kafka_tool "$LOCAL/kafka" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" \
     --group "bench-$name" --reset-offsets --to-latest --topic embedstream.documents --topic embedstream.queries --execute >/dev/null \
     || die "could not set consumer group bench-$name to the end of the topics"
-  stack_spawn "job-$name" "$OUT/jobs" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true \
+  stack_spawn "job-$name" "$OUT/jobs" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true "${STACK_JOB_JAVA_OPENS[@]}" \
     -cp "$JAR:$(cat "$CLASSPATH_FILE")" dev.embedstream.jobs.LocalRunner \
     --kafka.bootstrap-servers "$BOOTSTRAP" --kafka.group-id "bench-$name" --milvus.uri "$MILVUS_URI" \
     --local.web-port "$web" --local.prometheus-port "$prom" --local.checkpoint-dir "$WORK/checkpoints-$name" "$@"

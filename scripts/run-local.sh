@@ -266,7 +266,10 @@ if stack_pid_alive "$STATE/job.pid" 'LocalRunner'; then
   stack_stop "$STATE/job.pid" TERM
 fi
 log "starting the job; log: $STATE/logs/job.log"
-stack_spawn job "$STATE" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true \
+# --add-opens: a jar run through the REST API (embedstream migrate's backfill job) goes through
+# Flink's application runner, whose DataStream V2 translators need java.util opened (Flink's own
+# launch scripts pass the same); without them /jars/:id/run fails with InaccessibleObjectException.
+stack_spawn job "$STATE" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true "${STACK_JOB_JAVA_OPENS[@]}" \
   -cp "$JAR:$(cat "$CLASSPATH_FILE")" dev.embedstream.jobs.LocalRunner \
   --kafka.bootstrap-servers "$BOOTSTRAP" --milvus.uri "$MILVUS_URI" ${REDIS_ARGS[@]+"${REDIS_ARGS[@]}"} \
   --local.web-port "$WEB_PORT" --local.prometheus-port "$PROM_PORT" --local.checkpoint-dir "$STATE/checkpoints" \

@@ -58,6 +58,12 @@
 # Tunables (environment): STACK_STOP_TIMEOUT (15), STACK_KAFKA_START_TIMEOUT (90),
 #   STACK_MILVUS_START_TIMEOUT (60), STACK_FLINK_START_TIMEOUT (120), STACK_MILVUS_PIP ("milvus-lite==3.2.2 pymilvus==3.0.2").
 
+# JVM options of a LocalRunner (run-local.sh, bench.sh): what Flink's launch scripts open to it, so
+# that a jar run through the MiniCluster's REST API (/jars/:id/run, a migration's backfill job)
+# works; the test JVMs get the same from the pom's embedstream.test.argLine.
+# shellcheck disable=SC2034 # used by the scripts that source this library
+STACK_JOB_JAVA_OPENS=(--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED)
+
 stack_log() { printf '[stack] %s\n' "$*" >&2; }
 stack_err() { printf '[stack] ERROR: %s\n' "$*" >&2; }
 

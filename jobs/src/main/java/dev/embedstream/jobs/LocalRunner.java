@@ -139,6 +139,12 @@ public final class LocalRunner {
         // Flink's default, set so that a config file cannot turn it off under `embedstream migrate`;
         // the REST endpoint that offers it is on loopback only (above).
         conf.set(WebOptions.SUBMIT_ENABLE, true);
+        if (!conf.contains(CoreOptions.CLASSLOADER_RESOLVE_ORDER)) {
+            // The local run's classpath already holds the job jar and its dependencies, and what
+            // `embedstream migrate` uploads is that jar: child-first would load a second copy of
+            // the Kafka client next to the connector's (a LinkageError when the job is built).
+            conf.set(CoreOptions.CLASSLOADER_RESOLVE_ORDER, "parent-first");
+        }
         if (!conf.contains(WebOptions.UPLOAD_DIR)) {
             conf.set(WebOptions.UPLOAD_DIR, conf.get(UPLOAD_DIR));
         }
