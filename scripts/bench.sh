@@ -39,7 +39,21 @@
 #   job and CPU-seconds per process and per job thread (scripts/bench-profile.py), so a target
 #   missed on this machine comes with what limits it.
 #
-# Usage: scripts/bench.sh [--only model,batching,cache] [--repeats N] [--ingest-docs N] [--warmup-docs N] [--fixed-size N]
+# Section "migration" (the model lifecycle issue; only when named in --only), --repeats times, each
+#   on its own documents topic (compacted) and collection alias, in one stack:
+#   a. cold ingest of the first --migration-docs documents of scripts/sample/corpus.jsonl into a
+#      fresh serving job (first publish -> every document in Milvus): documents/s;
+#   b. 20 q/s for 20 s against the serving job while idle (produce -> response consumed);
+#   c. a backfill job (job.role backfill, model all-minilm-l6-v2-q, its own consumer group),
+#      submitted through the serving job's MiniCluster REST API (/jars/upload, /jars/:id/run),
+#      replays the topic into the collection of its vector space while 20 q/s go to the serving
+#      job: documents/s = documents / seconds from the submission until the new collection holds
+#      as many chunks as the serving one (and from its first row), the ratio to (a) (target >= 0.9)
+#      and query p50/p99 during the backfill against idle (target p99 <= 2x idle).
+#   Writes <OUT>/migration.json, migration-*.png and migration.md (also summary.md when it is the
+#   only section) via scripts/bench-migration.py.
+#
+# Usage: scripts/bench.sh [--only model,batching,cache,migration] [--repeats N] [--migration-docs N] [--ingest-docs N] [--warmup-docs N] [--fixed-size N]
 #                         [--peak N] [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
 set -euo pipefail
 
@@ -49,7 +63,7 @@ cd "$ROOT"
 . "$ROOT/scripts/lib/stack.sh"
 
 REPEATS=3 QPS=1000 SECONDS_PER_RUN=30 ZIPF=1.1 DOCS=300 OUTAGE_DOCS=150 ONLY="model,batching,cache"
-INGEST_DOCS=500 WARMUP_DOCS=200 FIXED_SIZE=32 PEAK=100
+INGEST_DOCS=500 WARMUP_DOCS=200 FIXED_SIZE=32 PEAK=100 MIGRATION_DOCS=1000 MIGRATION_MODEL=all-minilm-l6-v2-q
 while (($#)); do
   case $1 in
     --only) ONLY=$2; shift ;;
@@ -63,7 +77,8 @@ while (($#)); do
     --warmup-docs) WARMUP_DOCS=$2; shift ;;
     --fixed-size) FIXED_SIZE=$2; shift ;;
     --peak) PEAK=$2; shift ;;
-    -h | --help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --migration-docs) MIGRATION_DOCS=$2; shift ;;
+    -h | --help) sed -n '2,57p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -84,6 +99,11 @@ stack_cleanup_on_exit "$WORK"
 stack_build_job "$ROOT" "$CLASSPATH_FILE" || die "could not build the job"
 section() { [[ ",$ONLY," == *",$1,"* ]]; }
 report() {
+  if section migration; then
+    python3 scripts/bench-migration.py "$OUT" "$MIGRATION_DOCS" "$REPEATS" "$MIGRATION_MODEL" "$ONLY"
+    scripts/embedstream bench-plot "$OUT/migration.json" >/dev/null
+  fi
+  section model || section batching || section cache || { log "results in $OUT"; return 0; }
   local profiles=("$OUT"/raw/profile-*.json)
   [[ ! -e ${profiles[0]} ]] || python3 scripts/bench-profile.py --summarise "${profiles[@]%.json}" \
     || log "could not read the JFR recordings"
@@ -98,7 +118,7 @@ if section model; then
   scripts/embedstream bench-model --docs "$INGEST_DOCS" --repeats "$REPEATS" --batch-sizes 1,4,16 \
     --compare all-minilm-l6-v2-q --out "$OUT/raw/model.json" >/dev/null
 fi
-if ! section batching && ! section cache; then
+if ! section batching && ! section cache && ! section migration; then
   report
   exit 0
 fi
@@ -109,7 +129,7 @@ stack_install_kafka "$LOCAL/kafka"
 port=$(stack_free_port 1); stack_start_kafka "$LOCAL/kafka" "$WORK/kafka" "$port"; BOOTSTRAP="127.0.0.1:$port"
 port=$(stack_free_port 1); stack_start_milvus "$LOCAL/venv" "$WORK/milvus" "$port"; MILVUS_URI="http://127.0.0.1:$port"
 port=$(stack_free_port 1); stack_start_redis "$WORK/redis" "$port"; REDIS_URI="redis://127.0.0.1:$port"
-stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 embedstream.documents embedstream.queries embedstream.responses embedstream.dlq
+stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 embedstream.documents:cleanup.policy=compact embedstream.queries embedstream.responses embedstream.dlq
 
 cli() { scripts/embedstream --bootstrap "$BOOTSTRAP" "$@"; }
 
@@ -122,12 +142,12 @@ start_job() {
   local name=$1 web prom
   shift
   read -r web prom < <(stack_free_port 2)
-  METRICS="http://127.0.0.1:$prom/metrics" JOB=$name
+  METRICS="http://127.0.0.1:$prom/metrics" JOB=$name WEB="http://127.0.0.1:$web"
   log "job '$name': starting ($*)"
   stack_kafka_tool "$LOCAL/kafka" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" \
     --group "bench-$name" --reset-offsets --to-latest --topic embedstream.documents --topic embedstream.queries --execute >/dev/null \
     || die "could not set consumer group bench-$name to the end of the topics"
-  stack_spawn "job-$name" "$OUT/jobs" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true \
+  stack_spawn "job-$name" "$OUT/jobs" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true "${STACK_JOB_JAVA_OPENS[@]}" \
     -cp "$JAR:$(cat "$CLASSPATH_FILE")" dev.embedstream.jobs.LocalRunner \
     --kafka.bootstrap-servers "$BOOTSTRAP" --kafka.group-id "bench-$name" --milvus.uri "$MILVUS_URI" \
     --local.web-port "$web" --local.prometheus-port "$prom" --local.checkpoint-dir "$WORK/checkpoints-$name" "$@"
@@ -213,6 +233,79 @@ open(f"{out}/queries-idle.txt", "w", encoding="utf-8").write("\n".join(qs[:half]
 open(f"{out}/queries-backlog.txt", "w", encoding="utf-8").write("\n".join(qs[half:]) + "\n")
 open(f"{out}/queries-all.txt", "w", encoding="utf-8").write("\n".join(qs) + "\n")
 EOF
+
+# ---- migration -------------------------------------------------------------------------
+# rows COLLECTION_OR_PREFIX: chunk rows in the collection (an alias works), or in the one collection
+# whose name starts with the prefix (ends in "__"); 0 while there is none.
+rows() {
+  "$LOCAL/venv/bin/python" - "$MILVUS_URI" "$1" <<'EOF'
+import sys
+from pymilvus import MilvusClient
+c = MilvusClient(uri=sys.argv[1], timeout=10)
+name = sys.argv[2]
+if name.endswith("__"):
+    names = [n for n in c.list_collections() if n.startswith(name)]
+    if not names:
+        print(0); sys.exit()
+    name = names[0]
+print(c.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"])
+EOF
+}
+# backfill_body TOPIC ALIAS GROUP: the /jars/:id/run request of a backfill job on this stack.
+backfill_body() {
+  python3 - "$BOOTSTRAP" "$MILVUS_URI" "$1" "$2" "$MIGRATION_MODEL" "$3" <<'EOF'
+import json, sys
+b, m, topic, alias, model, group = sys.argv[1:]
+print(json.dumps({"entryClass": "dev.embedstream.jobs.EmbedstreamJob", "parallelism": 2, "programArgsList": [
+    "--job.role", "backfill", "--model.name", model, "--kafka.group-id", group, "--kafka.bootstrap-servers", b,
+    "--milvus.uri", m, "--milvus.collection", alias, "--topic.documents", topic]}))
+EOF
+}
+# watch_backfill PREFIX CHUNKS SUBMITTED OUT: poll the new collection until it holds CHUNKS rows
+# (15 min at most); write when its first row and its last one came.
+watch_backfill() {
+  local prefix=$1 chunks=$2 submitted=$3 out=$4 first="" done="" n now
+  while :; do
+    n=$(rows "$prefix" 2>/dev/null || echo 0)
+    now=$(date +%s.%N)
+    [[ -n $first || $n == 0 ]] || first=$now
+    if ((n >= chunks)); then done=$now; break; fi
+    awk -v a="$now" -v b="$submitted" 'BEGIN { exit !(a - b > 900) }' && break
+    sleep 0.5
+  done
+  python3 -c 'import json,sys; s,f,d,c,n=sys.argv[1:]; print(json.dumps({"submitted": float(s), "first_row": float(f) if f else None, "done": float(d) if d else None, "chunks": int(c), "documents": int(n)}))' \
+    "$submitted" "$first" "$done" "$chunks" "$MIGRATION_DOCS" >"$out"
+}
+if section migration; then
+  head -n "$MIGRATION_DOCS" scripts/sample/corpus.jsonl >"$OUT/data/migration.jsonl"
+  for ((r = 0; r < REPEATS; r++)); do
+    topic="bench-migration-$r.documents" alias="bench_migration_$r"
+    stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 "$topic:cleanup.policy=compact"
+    start_job "migration-$r" --topic.documents "$topic" --milvus.collection "$alias"
+    log "migration, run $((r + 1))/$REPEATS: a. cold ingest of $MIGRATION_DOCS documents"
+    cli --documents-topic "$topic" ingest "$OUT/data/migration.jsonl" --await-milvus "$MILVUS_URI" --collection "$alias" \
+      --await-timeout 15m --out "$OUT/raw/migration-ingest-$r.json" >/dev/null || log "migration run $((r + 1)): not every document landed"
+    chunks=$(rows "$alias")
+    log "migration, run $((r + 1))/$REPEATS: b. 20 q/s idle ($chunks chunks serving)"
+    sleep 10 # idle: Milvus Lite finishes indexing the segments the ingest sealed
+    cli bench-queries --rate 20 --duration 20s --warmup 5s --queries "$OUT/data/queries-idle.txt" \
+      --out "$OUT/raw/migration-latency-idle-$r.json" >/dev/null || log "idle queries $((r + 1)): some unanswered or not ok"
+    log "migration, run $((r + 1))/$REPEATS: c. backfill with $MIGRATION_MODEL while 20 q/s go to the serving job"
+    jar=$(curl -fsS -X POST -H 'Expect:' -F "jarfile=@$JAR" "$WEB/jars/upload" \
+      | python3 -c 'import json,sys,os; print(os.path.basename(json.load(sys.stdin)["filename"]))') || die "could not upload the job jar to $WEB"
+    submitted=$(date +%s.%N)
+    backfill=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$(backfill_body "$topic" "$alias" "bench-migration-backfill-$r")" \
+      "$WEB/jars/$jar/run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jobid"])') || die "could not run the backfill job"
+    watch_backfill "${alias}__${MIGRATION_MODEL}__" "$chunks" "$submitted" "$OUT/raw/migration-backfill-$r.json" & watcher=$!
+    sleep 3
+    cli bench-queries --rate 20 --duration 20s --warmup 3s --queries "$OUT/data/queries-backlog.txt" \
+      --out "$OUT/raw/migration-latency-backfill-$r.json" >/dev/null || log "backfill queries $((r + 1)): some unanswered or not ok"
+    wait "$watcher" || true
+    grep -q '"done": [0-9]' "$OUT/raw/migration-backfill-$r.json" || log "migration run $((r + 1)): the backfill did not catch up within 15 min"
+    curl -fsS -X PATCH "$WEB/jobs/$backfill?mode=cancel" >/dev/null || log "could not cancel the backfill job $backfill"
+    stop_job "migration-$r"
+  done
+fi
 
 # ---- batching --------------------------------------------------------------------------
 ingest_timed() { # VARIANT REPEAT: warm-up, then the timed ingest with the batch metrics sampled

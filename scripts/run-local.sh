@@ -35,7 +35,8 @@ queries in scripts/sample/queries.txt. Ctrl-C stops everything it started.
 Servers that already run, each flag on its own: such a server is not installed, started nor
 stopped by this script, and the job, the sample ingest and the sample queries use it.
   --kafka HOST:PORT     Kafka bootstrap servers (a comma-separated list works); the job's
-                        missing topics are created there (2 partitions, the broker's replication)
+                        missing topics are created there (2 partitions, the broker's replication,
+                        embedstream.documents compacted)
   --milvus URI          Milvus, e.g. http://10.0.0.7:19530
   --redis URI           Redis of the caches, e.g. redis://127.0.0.1:6380 (rediss:// for TLS)
 
@@ -251,7 +252,8 @@ TOPIC_ARGS=()
 if [[ -n $EXT_KAFKA ]]; then
   TOPIC_ARGS=(--local.create-topics true)
 else
-  stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 "${TOPICS[@]}"
+  # The documents topic compacted (DESIGN section 2): a model migration's backfill replays it.
+  stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 "${TOPICS[0]}:cleanup.policy=compact" "${TOPICS[@]:1}"
 fi
 
 # ---- d. the job ------------------------------------------------------------------
@@ -264,10 +266,14 @@ if stack_pid_alive "$STATE/job.pid" 'LocalRunner'; then
   stack_stop "$STATE/job.pid" TERM
 fi
 log "starting the job; log: $STATE/logs/job.log"
-stack_spawn job "$STATE" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true \
+# --add-opens: a jar run through the REST API (embedstream migrate's backfill job) goes through
+# Flink's application runner, whose DataStream V2 translators need java.util opened (Flink's own
+# launch scripts pass the same); without them /jars/:id/run fails with InaccessibleObjectException.
+stack_spawn job "$STATE" TERM "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Dai.djl.offline=true "${STACK_JOB_JAVA_OPENS[@]}" \
   -cp "$JAR:$(cat "$CLASSPATH_FILE")" dev.embedstream.jobs.LocalRunner \
   --kafka.bootstrap-servers "$BOOTSTRAP" --milvus.uri "$MILVUS_URI" ${REDIS_ARGS[@]+"${REDIS_ARGS[@]}"} \
   --local.web-port "$WEB_PORT" --local.prometheus-port "$PROM_PORT" --local.checkpoint-dir "$STATE/checkpoints" \
+  --local.upload-dir "$STATE/jars" \
   ${TOPIC_ARGS[@]+"${TOPIC_ARGS[@]}"}
 
 # The CLI, pointed at this run's Kafka.

@@ -74,7 +74,7 @@ export FLINK_REST="http://127.0.0.1:$rest_port"
 run="submission-$$"
 collection=${run//-/_}
 stack_create_topics "$EMBEDSTREAM_TEST_KAFKA_HOME" "$EMBEDSTREAM_TEST_KAFKA" 2 \
-  "$run-docs" "$run-queries" "$run-responses" "$run-dlq"
+  "$run-docs:cleanup.policy=compact" "$run-queries" "$run-responses" "$run-dlq"
 JOB_ARGS=(--kafka.bootstrap-servers "$EMBEDSTREAM_TEST_KAFKA" --kafka.group-id "$run"
   --topic.documents "$run-docs" --topic.queries "$run-queries" --topic.responses "$run-responses" --topic.dlq "$run-dlq"
   --milvus.uri "$EMBEDSTREAM_TEST_MILVUS_URI" --milvus.collection "$collection"

@@ -34,8 +34,10 @@
 #   stack_install_kafka HOME              Kafka jars into HOME/libs (via scripts/kafka/pom.xml), log configs into HOME/config
 #   stack_kafka_tool HOME CLASS ARGS...   run a Kafka tool class (e.g. org.apache.kafka.tools.TopicCommand)
 #   stack_start_kafka HOME DIR PORT       KRaft broker+controller on 127.0.0.1:PORT, data in DIR (kept, formatted once)
-#   stack_create_topics HOME BOOTSTRAP PARTITIONS TOPIC...
-#                                         create topics (replication factor 1) if they do not exist
+#   stack_create_topics HOME BOOTSTRAP PARTITIONS TOPIC[:KEY=VALUE[,KEY=VALUE...]]...
+#                                         create topics (replication factor 1) if they do not exist;
+#                                         KEY=VALUE are topic configs (embedstream.documents:cleanup.policy=compact),
+#                                         also set on a topic that already exists
 #   stack_install_milvus VENV             python3 venv with milvus-lite + pymilvus (STACK_MILVUS_PIP overrides the specs)
 #   stack_milvus_ping VENV PORT           pymilvus list_collections() against 127.0.0.1:PORT
 #   stack_start_milvus VENV DIR PORT      Milvus Lite gRPC server on 127.0.0.1:PORT, data in DIR/data
@@ -55,6 +57,12 @@
 #
 # Tunables (environment): STACK_STOP_TIMEOUT (15), STACK_KAFKA_START_TIMEOUT (90),
 #   STACK_MILVUS_START_TIMEOUT (60), STACK_FLINK_START_TIMEOUT (120), STACK_MILVUS_PIP ("milvus-lite==3.2.2 pymilvus==3.0.2").
+
+# JVM options of a LocalRunner (run-local.sh, bench.sh): what Flink's launch scripts open to it, so
+# that a jar run through the MiniCluster's REST API (/jars/:id/run, a migration's backfill job)
+# works; the test JVMs get the same from the pom's embedstream.test.argLine.
+# shellcheck disable=SC2034 # used by the scripts that source this library
+STACK_JOB_JAVA_OPENS=(--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED)
 
 stack_log() { printf '[stack] %s\n' "$*" >&2; }
 stack_err() { printf '[stack] ERROR: %s\n' "$*" >&2; }
@@ -353,18 +361,33 @@ EOF
   stack_wait_for kafka "$dir" "${STACK_KAFKA_START_TIMEOUT:-90}" _stack_kafka_ready "$home" "$port"
 }
 
+# The documents topic is compacted (DESIGN section 2): replaying it from the earliest offset yields
+# the current corpus, which a model migration's backfill job relies on. A topic created before its
+# configs were given here (a kept .local/kafka-data) gets them too, so an old stack is brought up to
+# date instead of silently replaying a topic that retention has cut.
 stack_create_topics() {
-  local home=$1 bootstrap=$2 partitions=$3 topic rc=0
+  local home=$1 bootstrap=$2 partitions=$3 spec topic configs one pid rc=0
   shift 3
-  local -a pids=()
+  local -a pids=() create
   stack_log "creating topics on $bootstrap ($partitions partitions): $*"
-  for topic in "$@"; do
-    stack_kafka_tool "$home" org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" \
-      --create --if-not-exists --topic "$topic" --partitions "$partitions" --replication-factor 1 >/dev/null &
+  for spec in "$@"; do
+    topic=${spec%%:*} configs=""
+    [[ $spec != *:* ]] || configs=${spec#*:}
+    create=(--create --if-not-exists --topic "$topic" --partitions "$partitions" --replication-factor 1)
+    if [[ -n $configs ]]; then
+      local -a each
+      IFS=, read -r -a each <<<"$configs"
+      for one in "${each[@]}"; do create+=(--config "$one"); done
+      (stack_kafka_tool "$home" org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" "${create[@]}" >/dev/null &&
+        stack_kafka_tool "$home" kafka.admin.ConfigCommand --bootstrap-server "$bootstrap" --alter \
+          --entity-type topics --entity-name "$topic" --add-config "$configs" >/dev/null) &
+    else
+      stack_kafka_tool "$home" org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" "${create[@]}" >/dev/null &
+    fi
     pids+=("$!")
   done
-  for topic in "${pids[@]}"; do
-    wait "$topic" || rc=1
+  for pid in "${pids[@]}"; do
+    wait "$pid" || rc=1
   done
   ((rc == 0)) || stack_err "creating topics on $bootstrap failed"
   return "$rc"

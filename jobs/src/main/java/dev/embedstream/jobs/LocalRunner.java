@@ -11,6 +11,7 @@ import dev.embedstream.jobs.metrics.LoopbackPrometheusReporterFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
@@ -19,13 +20,17 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -45,7 +50,16 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * <p>With {@code local.create-topics} it first creates the job's topics that are missing, for
  * {@code run-local.sh --kafka HOST:PORT}: a broker the script did not start gets no topics from it
  * (its Kafka tools belong to the broker install it skips), and Flink's Kafka source fails on a
- * topic that does not exist, whatever the broker's {@code auto.create.topics.enable}.
+ * topic that does not exist, whatever the broker's {@code auto.create.topics.enable}. The documents
+ * topic is created compacted (DESIGN section 2): replaying it from the earliest offset yields the
+ * current corpus, which a model migration's backfill job relies on.
+ *
+ * <p>The MiniCluster has room for a second job: a migration's backfill job ({@code job.role
+ * backfill}), which {@code embedstream migrate} submits through the REST API ({@code /jars/upload},
+ * {@code /jars/:id/run}) while the serving job keeps running. So it gets twice the parallelism in
+ * task slots (unless {@code taskmanager.numberOfTaskSlots} is given), jar upload and run stay on
+ * ({@code web.submit.enable}, on the loopback-only REST endpoint), and uploaded jars are kept under
+ * {@code local.upload-dir} (run-local.sh: its state directory) instead of a temporary directory.
  */
 public final class LocalRunner {
 
@@ -66,8 +80,19 @@ public final class LocalRunner {
             .defaultValue(false).withDescription("Create the job's missing topics (" + TOPIC_PARTITIONS
                     + " partitions, the broker's default replication factor) before the job starts.");
 
+    static final ConfigOption<String> UPLOAD_DIR = ConfigOptions.key("local.upload-dir").stringType()
+            .defaultValue(Path.of(System.getProperty("java.io.tmpdir"), "embedstream-jars").toString())
+            .withDescription("Directory of the jars uploaded to the local MiniCluster's REST API (web.upload.dir).");
+
+    /** Jobs the local MiniCluster has task slots for: the serving job and a migration's backfill job. */
+    static final int JOBS_AT_ONCE = 2;
+
     /** How long creating the topics may take before the local run gives up. */
     private static final long CREATE_TOPICS_TIMEOUT_S = 60;
+
+    /** Configs of a documents topic the local run creates: compacted, one record per document key. */
+    static final Map<String, String> DOCUMENTS_TOPIC_CONFIGS =
+            Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT);
 
     private LocalRunner() {}
 
@@ -106,13 +131,32 @@ public final class LocalRunner {
         if (!conf.containsKey("parallelism.default")) {
             conf.setString("parallelism.default", "2");
         }
+        if (!conf.contains(TaskManagerOptions.NUM_TASK_SLOTS)) {
+            // Without it the MiniCluster has exactly the slots of the first job: a backfill job
+            // submitted beside it would wait for slots until it times out.
+            conf.set(TaskManagerOptions.NUM_TASK_SLOTS, JOBS_AT_ONCE * conf.get(CoreOptions.DEFAULT_PARALLELISM));
+        }
+        // Flink's default, set so that a config file cannot turn it off under `embedstream migrate`;
+        // the REST endpoint that offers it is on loopback only (above).
+        conf.set(WebOptions.SUBMIT_ENABLE, true);
+        if (!conf.contains(CoreOptions.CLASSLOADER_RESOLVE_ORDER)) {
+            // The local run's classpath already holds the job jar and its dependencies, and what
+            // `embedstream migrate` uploads is that jar: child-first would load a second copy of
+            // the Kafka client next to the connector's (a LinkageError when the job is built).
+            conf.set(CoreOptions.CLASSLOADER_RESOLVE_ORDER, "parent-first");
+        }
+        if (!conf.contains(WebOptions.UPLOAD_DIR)) {
+            conf.set(WebOptions.UPLOAD_DIR, conf.get(UPLOAD_DIR));
+        }
         return conf;
     }
 
     /**
-     * Creates the job's topics that do not exist yet; one that exists, or appears meanwhile, is left
-     * as it is. The replication factor is the broker's default, so a cluster that requires more
-     * than one replica gets what it asks for.
+     * Creates the job's topics that do not exist yet, the documents topic compacted; one that
+     * exists, or appears meanwhile, is left as it is (the broker may be someone else's), but a
+     * documents topic that is not compacted is reported, as a backfill of it would miss documents
+     * that retention deleted. The replication factor is the broker's default, so a cluster that
+     * requires more than one replica gets what it asks for.
      */
     static void createMissingTopics(Configuration conf) throws Exception {
         Properties props = KafkaIO.passthrough(conf);
@@ -120,11 +164,16 @@ public final class LocalRunner {
         try (Admin admin = Admin.create(props)) {
             var existing = admin.listTopics().names().get(CREATE_TOPICS_TIMEOUT_S, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
-            for (String topic : List.of(conf.get(TOPIC_DOCUMENTS), conf.get(TOPIC_QUERIES), conf.get(TOPIC_RESPONSES),
+            String documents = conf.get(TOPIC_DOCUMENTS);
+            for (String topic : List.of(documents, conf.get(TOPIC_QUERIES), conf.get(TOPIC_RESPONSES),
                     conf.get(TOPIC_DLQ))) {
                 if (!existing.contains(topic) && missing.stream().noneMatch(t -> t.name().equals(topic))) {
-                    missing.add(new NewTopic(topic, Optional.of(TOPIC_PARTITIONS), Optional.empty()));
+                    NewTopic created = new NewTopic(topic, Optional.of(TOPIC_PARTITIONS), Optional.empty());
+                    missing.add(topic.equals(documents) ? created.configs(DOCUMENTS_TOPIC_CONFIGS) : created);
                 }
+            }
+            if (existing.contains(documents)) {
+                warnUnlessCompacted(admin, documents);
             }
             for (var created : admin.createTopics(missing).values().entrySet()) {
                 try {
@@ -136,6 +185,18 @@ public final class LocalRunner {
                     }
                 }
             }
+        }
+    }
+
+    private static void warnUnlessCompacted(Admin admin, String topic) throws Exception {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        var policy = admin.describeConfigs(List.of(resource)).all().get(CREATE_TOPICS_TIMEOUT_S, TimeUnit.SECONDS)
+                .get(resource).get(TopicConfig.CLEANUP_POLICY_CONFIG);
+        if (policy == null || !policy.value().contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+            System.err.println("[LocalRunner] WARNING: topic " + topic + " has cleanup.policy="
+                    + (policy == null ? "?" : policy.value()) + ", not compact: a backfill (model migration) replays only what"
+                    + " retention kept. Fix: kafka-configs.sh --alter --entity-type topics --entity-name " + topic
+                    + " --add-config cleanup.policy=compact");
         }
     }
 }

@@ -14,6 +14,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
@@ -32,12 +33,25 @@ final class KafkaTestSupport implements AutoCloseable {
     }
 
     void createTopics(int partitions, String... topics) throws Exception {
+        createTopics(partitions, Map.of(), topics);
+    }
+
+    /** Creates the topics with the topic configs {@code configs} (e.g. cleanup.policy=compact). */
+    void createTopics(int partitions, Map<String, String> configs, String... topics) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
             List<NewTopic> list = new ArrayList<>();
             for (String t : topics) {
-                list.add(new NewTopic(t, partitions, (short) 1));
+                list.add(new NewTopic(t, partitions, (short) 1).configs(configs));
             }
             admin.createTopics(list).all().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The topic's config {@code key} as the broker reports it. */
+    String topicConfig(String topic, String key) throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            return admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource).get(key).value();
         }
     }
 

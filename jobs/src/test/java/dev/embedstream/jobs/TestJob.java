@@ -42,8 +42,10 @@ final class TestJob {
         group = run;
     }
 
+    /** The job's topics as every deployment has them: the documents topic compacted (DESIGN section 2). */
     void createTopics(KafkaTestSupport kafka) throws Exception {
-        kafka.createTopics(2, documents, queries, responses, deadLetters);
+        kafka.createTopics(2, LocalRunner.DOCUMENTS_TOPIC_CONFIGS, documents);
+        kafka.createTopics(2, queries, responses, deadLetters);
     }
 
     MilvusStore milvus() {
