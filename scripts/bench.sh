@@ -48,8 +48,10 @@
 #      submitted through the serving job's MiniCluster REST API (/jars/upload, /jars/:id/run),
 #      replays the topic into the collection of its vector space while 20 q/s go to the serving
 #      job: documents/s = documents / seconds from the submission until the new collection holds
-#      as many chunks as the serving one (and from its first row), the ratio to (a) (target >= 0.9)
-#      and query p50/p99 during the backfill against idle (target p99 <= 2x idle).
+#      as many chunks as the serving one (and from its first row), and query p50/p99 during the
+#      backfill against idle (target p99 <= 2x idle);
+#   d. after the serving job stopped, a cold ingest as in (a) with the backfill's model: the
+#      baseline of the backfill's ratio (same work per document; target >= 0.9).
 #   Writes <OUT>/migration.json, migration-*.png and migration.md (also summary.md when it is the
 #   only section) via scripts/bench-migration.py.
 #
@@ -304,6 +306,13 @@ if section migration; then
     grep -q '"done": [0-9]' "$OUT/raw/migration-backfill-$r.json" || log "migration run $((r + 1)): the backfill did not catch up within 15 min"
     curl -fsS -X PATCH "$WEB/jobs/$backfill?mode=cancel" >/dev/null || log "could not cancel the backfill job $backfill"
     stop_job "migration-$r"
+    # The ratio's baseline: a cold ingest of the same documents with the backfill's model.
+    log "migration, run $((r + 1))/$REPEATS: d. cold ingest with $MIGRATION_MODEL (the backfill's baseline)"
+    stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 "$topic-b:cleanup.policy=compact"
+    start_job "migration-b-$r" --topic.documents "$topic-b" --milvus.collection "${alias}_b" --model.name "$MIGRATION_MODEL"
+    cli --documents-topic "$topic-b" ingest "$OUT/data/migration.jsonl" --await-milvus "$MILVUS_URI" --collection "${alias}_b" \
+      --await-timeout 15m --out "$OUT/raw/migration-ingest-b-$r.json" >/dev/null || log "migration run $((r + 1)): not every document landed (d)"
+    stop_job "migration-b-$r"
   done
 fi
 
