@@ -298,7 +298,9 @@ if section migration; then
     submitted=$(date +%s.%N)
     backfill=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$(backfill_body "$topic" "$alias" "bench-migration-backfill-$r")" \
       "$WEB/jars/$jar/run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jobid"])') || die "could not run the backfill job"
-    watch_backfill "${alias}__${MIGRATION_MODEL}__" "$chunks" "$submitted" "$OUT/raw/migration-backfill-$r.json" & watcher=$!
+    # The collection is named after the model as Milvus allows: lower case, other characters "_".
+    slug=$(tr 'A-Z' 'a-z' <<<"$MIGRATION_MODEL" | sed 's/[^a-z0-9_]/_/g')
+    watch_backfill "${alias}__${slug}__" "$chunks" "$submitted" "$OUT/raw/migration-backfill-$r.json" & watcher=$!
     sleep 3
     cli bench-queries --rate 20 --duration 20s --warmup 3s --queries "$OUT/data/queries-backlog.txt" \
       --out "$OUT/raw/migration-latency-backfill-$r.json" >/dev/null || log "backfill queries $((r + 1)): some unanswered or not ok"

@@ -4,9 +4,11 @@ import dev.embedstream.common.milvus.CollectionAlias;
 import dev.embedstream.common.milvus.CollectionAlias.Route;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,6 +23,9 @@ import org.slf4j.LoggerFactory;
 final class AliasFollower implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AliasFollower.class);
+
+    /** How long opening waits for the first read of the alias (Milvus down: the own route stands). */
+    static final long FIRST_READ_MS = 5_000;
 
     private final AtomicReference<Route> current;
     private final ScheduledExecutorService refresher;
@@ -37,7 +42,17 @@ final class AliasFollower implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        refresher.scheduleWithFixedDelay(() -> refresh(milvus), 0, refreshMs, TimeUnit.MILLISECONDS);
+        // The first read is awaited (briefly): a job restored after a swap must not route its first
+        // queries to its own collection before it has read where the alias points.
+        try {
+            refresher.submit(() -> refresh(milvus)).get(FIRST_READ_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            LOG.warn("alias {} not read within {} ms at start; queries go to {} until it is", milvus.collection(),
+                    FIRST_READ_MS, own.collection());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        refresher.scheduleWithFixedDelay(() -> refresh(milvus), refreshMs, refreshMs, TimeUnit.MILLISECONDS);
     }
 
     /** The route queries take now. */
