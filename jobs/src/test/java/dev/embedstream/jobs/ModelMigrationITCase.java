@@ -176,7 +176,7 @@ class ModelMigrationITCase {
             assertThat(answers.keySet()).containsAll(ids);
             for (Sent s : sent) {
                 List<JsonNode> list = answers.get(s.id());
-                assertThat(list).as("answers to %s", s.id()).allSatisfy(a -> assertThat(a.path("status").asText()).isEqualTo("ok"));
+                assertThat(list).as("answers to %s", s.id()).allSatisfy(answer -> assertThat(answer.path("status").asText()).isEqualTo("ok"));
                 // Responses are at least once: a query in flight when the job stopped with its
                 // savepoint may be answered again after the resume (clients deduplicate by id).
                 boolean aroundTheRestart = s.atMs() >= phase.get("stopping") - 2000 && s.atMs() <= phase.get("resumed");
