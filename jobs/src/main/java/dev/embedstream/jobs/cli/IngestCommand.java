@@ -2,6 +2,7 @@ package dev.embedstream.jobs.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.embedstream.common.Defaults;
+import dev.embedstream.common.Hashing;
 import dev.embedstream.common.filter.FilterCompiler;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.MilvusSettings;
@@ -124,14 +125,21 @@ final class IngestCommand implements Callable<Integer> {
     static String key(String line) {
         try {
             JsonNode n = Json.parse(line);
-            if (!n.path("doc_id").isTextual()) {
-                return null;
+            if (n.path("doc_id").isTextual()) {
+                return (n.path("tenant").isTextual() ? n.get("tenant").asText() : Defaults.TENANT) + ":" + n.get("doc_id").asText();
             }
-            return (n.path("tenant").isTextual() ? n.get("tenant").asText() : Defaults.TENANT) + ":" + n.get("doc_id").asText();
         } catch (Exception e) {
-            return null;
+            // not JSON: keyed below
         }
+        // A compacted topic refuses a record without a key, and this line must still reach the job
+        // (its dead letter says what is wrong with it). Distinct lines keep distinct keys; "!" is
+        // never in a tenant, so the key names doc_id "!unparsed:<sha256>" of the default tenant,
+        // which no producer's document is: a tombstone with it deletes nothing.
+        return UNPARSED_KEY_PREFIX + Hashing.sha256Hex(line);
     }
+
+    /** The key of a line that names no document (see {@link #key}). */
+    static final String UNPARSED_KEY_PREFIX = "!unparsed:";
 
     private static String docId(String line) {
         try {

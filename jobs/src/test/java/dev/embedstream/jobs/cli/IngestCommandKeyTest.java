@@ -40,4 +40,15 @@ class IngestCommandKeyTest {
         assertThat(IngestCommand.key("{\"doc_id\":\"kb-1\",\"tenant\":\"globex\",\"text\":\"x\"}")).isNotEqualTo(upsert);
         assertThat(IngestCommand.key("{\"doc_id\":\"kb-1\",\"text\":\"x\"}")).isEqualTo("default:kb-1");
     }
+
+    @Test
+    void aLineThatNamesNoDocumentGetsAKeyACompactedTopicAcceptsAndWhoseTombstoneNamesNoRealDocument() throws Exception {
+        for (String line : List.of("{not json", "{\"text\":\"no doc_id\"}", "{\"doc_id\":7,\"text\":\"x\"}")) {
+            String key = IngestCommand.key(line);
+            assertThat(key).as(line).isNotNull().startsWith(IngestCommand.UNPARSED_KEY_PREFIX);
+            var tombstone = parser.parseTombstone(key.getBytes(StandardCharsets.UTF_8));
+            assertThat(List.of(tombstone.tenant(), tombstone.docId())).as(line).isEqualTo(List.of("default", key));
+        }
+        assertThat(IngestCommand.key("{not json")).isNotEqualTo(IngestCommand.key("{not json either"));
+    }
 }
