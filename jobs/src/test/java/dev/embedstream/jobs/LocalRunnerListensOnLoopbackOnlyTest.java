@@ -20,11 +20,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,11 +59,8 @@ class LocalRunnerListensOnLoopbackOnlyTest {
         Set<Long> before = listeningInodes(listeners());
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        env.fromSequence(0, Long.MAX_VALUE).map(LocalRunnerListensOnLoopbackOnlyTest::slowly)
-                .sinkTo(new DiscardingSink<>());
-        JobClient job = env.executeAsync("loopback-only");
+        JobClient job = EndlessJob.startRunning(env, "loopback-only", WAIT);
         try {
-            awaitRunning(job);
             assertThat(awaitBody("http://127.0.0.1:" + webPort + "/overview", "\"taskmanagers\":1"))
                     .as("the web UI's REST API").contains("\"taskmanagers\":1");
             assertThat(awaitBody("http://127.0.0.1:" + metricsPort + "/metrics", "flink_taskmanager_job_task_"))
@@ -83,19 +78,6 @@ class LocalRunnerListensOnLoopbackOnlyTest {
                     l.address.isLoopbackAddress()).as("%s is bound to a loopback address", l).isTrue());
         } finally {
             job.cancel().get(30, TimeUnit.SECONDS);
-        }
-    }
-
-    private static long slowly(long value) throws InterruptedException {
-        Thread.sleep(1);
-        return value;
-    }
-
-    private static void awaitRunning(JobClient job) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (job.getJobStatus().get(10, TimeUnit.SECONDS) != JobStatus.RUNNING) {
-            assertThat(System.nanoTime()).as("job RUNNING within %s", WAIT).isLessThan(deadline);
-            Thread.sleep(200);
         }
     }
 

@@ -18,11 +18,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
-import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,12 +54,9 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
             // What a config file of the user could say: the local run keeps submission on.
             "--web.submit.enable", "false"});
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        env.fromSequence(0, Long.MAX_VALUE).map(LocalRunnerRunsAnUploadedSecondJobTest::slowly)
-                .sinkTo(new DiscardingSink<>());
-        JobClient serving = env.executeAsync("serving");
+        JobClient serving = EndlessJob.startRunning(env, "serving", WAIT);
         String rest = "http://127.0.0.1:" + webPort;
         try {
-            awaitRunning(serving);
             String uploaded = Json.parse(post(rest + "/jars/upload", multipartJar(), "multipart/form-data; boundary=" + BOUNDARY))
                     .path("filename").asText();
             assertThat(uploaded).as("uploaded jar's path").startsWith(uploads.toString());
@@ -118,18 +113,5 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
     private static String get(String url) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
-    }
-
-    private static long slowly(long value) throws InterruptedException {
-        Thread.sleep(1);
-        return value;
-    }
-
-    private static void awaitRunning(JobClient job) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (job.getJobStatus().get(10, TimeUnit.SECONDS) != JobStatus.RUNNING) {
-            assertThat(System.nanoTime()).as("job RUNNING within %s", WAIT).isLessThan(deadline);
-            Thread.sleep(200);
-        }
     }
 }
