@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -20,9 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,10 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LocalRunnerListensOnLoopbackOnlyTest {
 
-    private static final Duration WAIT = Duration.ofSeconds(90);
     private static final Path PROC_FD = Path.of("/proc/self/fd");
     private static final Pattern SOCKET_LINK = Pattern.compile("socket:\\[(\\d+)]");
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     @TempDir
     Path dir;
@@ -48,18 +43,14 @@ class LocalRunnerListensOnLoopbackOnlyTest {
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void everySocketOfTheLocalRunListensOnLoopbackOnly() throws Exception {
         assumeThat(Files.isDirectory(PROC_FD)).as("needs Linux /proc to list this JVM's sockets").isTrue();
-        int webPort = PrometheusServer.freePort();
-        int metricsPort = PrometheusServer.freePort();
-        Configuration conf = LocalRunner.localConfiguration(new String[] {
-            "--local.web-port", String.valueOf(webPort),
-            "--local.prometheus-port", String.valueOf(metricsPort),
-            "--local.checkpoint-dir", dir.resolve("checkpoints").toString(),
-            // A caller asking for the wildcard must not get it: LocalRunner sets these, not defaults them.
-            "--rest.bind-address", "0.0.0.0", "--jobmanager.bind-host", "0.0.0.0"});
+        LocalRun run = LocalRun.under(dir,
+                // A caller asking for the wildcard must not get it: LocalRunner sets these, not defaults them.
+                "--rest.bind-address", "0.0.0.0", "--jobmanager.bind-host", "0.0.0.0");
+        int webPort = run.webPort();
+        int metricsPort = run.metricsPort();
         Set<Long> before = listeningInodes(listeners());
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        JobClient job = EndlessJob.startRunning(env, "loopback-only", WAIT);
+        JobClient job = EndlessJob.startRunning(run.environment(), "loopback-only", LocalRun.WAIT);
         try {
             assertThat(awaitBody("http://127.0.0.1:" + webPort + "/overview", "\"taskmanagers\":1"))
                     .as("the web UI's REST API").contains("\"taskmanagers\":1");
@@ -83,11 +74,11 @@ class LocalRunnerListensOnLoopbackOnlyTest {
 
     /** The first body of url that has expected (the reporter registers task metrics as tasks start). */
     private static String awaitBody(String url, String expected) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
+        long deadline = System.nanoTime() + LocalRun.WAIT.toNanos();
         String last = "(no answer)";
         while (System.nanoTime() < deadline) {
             try {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url))
+                HttpResponse<String> r = LocalRun.HTTP.send(HttpRequest.newBuilder(URI.create(url))
                         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
                 last = r.statusCode() + " " + r.body();
                 if (r.statusCode() == 200 && r.body().contains(expected)) {

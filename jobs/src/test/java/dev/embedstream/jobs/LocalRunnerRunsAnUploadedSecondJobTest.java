@@ -7,7 +7,6 @@ import dev.embedstream.common.json.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
@@ -35,27 +33,19 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LocalRunnerRunsAnUploadedSecondJobTest {
 
-    private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
-
     @TempDir
     Path dir;
 
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void aJarUploadedOverRestRunsBesideTheServingJob() throws Exception {
-        int webPort = PrometheusServer.freePort();
         Path uploads = dir.resolve("jars");
-        Configuration conf = LocalRunner.localConfiguration(new String[] {
-            "--local.web-port", String.valueOf(webPort),
-            "--local.prometheus-port", String.valueOf(PrometheusServer.freePort()),
-            "--local.checkpoint-dir", dir.resolve("checkpoints").toString(),
-            "--local.upload-dir", uploads.toString(),
-            // What a config file of the user could say: the local run keeps submission on.
-            "--web.submit.enable", "false"});
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        JobClient serving = EndlessJob.startRunning(env, "serving", WAIT);
-        String rest = "http://127.0.0.1:" + webPort;
+        LocalRun run = LocalRun.under(dir, "--local.upload-dir", uploads.toString(),
+                // What a config file of the user could say: the local run keeps submission on.
+                "--web.submit.enable", "false");
+        StreamExecutionEnvironment env = run.environment();
+        JobClient serving = EndlessJob.startRunning(env, "serving", LocalRun.WAIT);
+        String rest = run.rest();
         try {
             String uploaded = Json.parse(post(rest + "/jars/upload", multipartJar(), "multipart/form-data; boundary=" + BOUNDARY))
                     .path("filename").asText();
@@ -66,7 +56,7 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
             String second = Json.parse(run).path("jobid").asText();
             assertThat(second).as("the run's answer: %s", run).isNotEmpty();
 
-            long deadline = System.nanoTime() + WAIT.toNanos();
+            long deadline = System.nanoTime() + LocalRun.WAIT.toNanos();
             long running;
             String overview;
             do {
@@ -103,7 +93,7 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
     }
 
     private static String post(String url, byte[] body, String contentType) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+        HttpResponse<String> r = LocalRun.HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
                 .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as("POST %s: %s", url, r.body()).isEqualTo(200);
@@ -111,7 +101,7 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
     }
 
     private static String get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        return LocalRun.HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 }
