@@ -1,5 +1,6 @@
 package dev.embedstream.jobs;
 
+import java.io.IOException;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,7 +19,7 @@ record LocalRun(int webPort, int metricsPort, Configuration conf) {
     static final Duration WAIT = Duration.ofSeconds(90);
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
-    static LocalRun under(Path dir, String... more) {
+    static LocalRun under(Path dir, String... more) throws IOException {
         int webPort = PrometheusServer.freePort();
         int metricsPort = PrometheusServer.freePort();
         List<String> args = new ArrayList<>(List.of(

@@ -40,12 +40,12 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void aJarUploadedOverRestRunsBesideTheServingJob() throws Exception {
         Path uploads = dir.resolve("jars");
-        LocalRun run = LocalRun.under(dir, "--local.upload-dir", uploads.toString(),
+        LocalRun local = LocalRun.under(dir, "--local.upload-dir", uploads.toString(),
                 // What a config file of the user could say: the local run keeps submission on.
                 "--web.submit.enable", "false");
-        StreamExecutionEnvironment env = run.environment();
+        StreamExecutionEnvironment env = local.environment();
         JobClient serving = EndlessJob.startRunning(env, "serving", LocalRun.WAIT);
-        String rest = run.rest();
+        String rest = local.rest();
         try {
             String uploaded = Json.parse(post(rest + "/jars/upload", multipartJar(), "multipart/form-data; boundary=" + BOUNDARY))
                     .path("filename").asText();
