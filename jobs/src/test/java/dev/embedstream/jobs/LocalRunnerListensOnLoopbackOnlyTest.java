@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -20,11 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,10 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LocalRunnerListensOnLoopbackOnlyTest {
 
-    private static final Duration WAIT = Duration.ofSeconds(90);
     private static final Path PROC_FD = Path.of("/proc/self/fd");
     private static final Pattern SOCKET_LINK = Pattern.compile("socket:\\[(\\d+)]");
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     @TempDir
     Path dir;
@@ -50,22 +43,15 @@ class LocalRunnerListensOnLoopbackOnlyTest {
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void everySocketOfTheLocalRunListensOnLoopbackOnly() throws Exception {
         assumeThat(Files.isDirectory(PROC_FD)).as("needs Linux /proc to list this JVM's sockets").isTrue();
-        int webPort = PrometheusServer.freePort();
-        int metricsPort = PrometheusServer.freePort();
-        Configuration conf = LocalRunner.localConfiguration(new String[] {
-            "--local.web-port", String.valueOf(webPort),
-            "--local.prometheus-port", String.valueOf(metricsPort),
-            "--local.checkpoint-dir", dir.resolve("checkpoints").toString(),
-            // A caller asking for the wildcard must not get it: LocalRunner sets these, not defaults them.
-            "--rest.bind-address", "0.0.0.0", "--jobmanager.bind-host", "0.0.0.0"});
+        LocalRun run = LocalRun.under(dir,
+                // A caller asking for the wildcard must not get it: LocalRunner sets these, not defaults them.
+                "--rest.bind-address", "0.0.0.0", "--jobmanager.bind-host", "0.0.0.0");
+        int webPort = run.webPort();
+        int metricsPort = run.metricsPort();
         Set<Long> before = listeningInodes(listeners());
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        env.fromSequence(0, Long.MAX_VALUE).map(LocalRunnerListensOnLoopbackOnlyTest::slowly)
-                .sinkTo(new DiscardingSink<>());
-        JobClient job = env.executeAsync("loopback-only");
+        JobClient job = EndlessJob.startRunning(run.environment(), "loopback-only", LocalRun.WAIT);
         try {
-            awaitRunning(job);
             assertThat(awaitBody("http://127.0.0.1:" + webPort + "/overview", "\"taskmanagers\":1"))
                     .as("the web UI's REST API").contains("\"taskmanagers\":1");
             assertThat(awaitBody("http://127.0.0.1:" + metricsPort + "/metrics", "flink_taskmanager_job_task_"))
@@ -86,26 +72,13 @@ class LocalRunnerListensOnLoopbackOnlyTest {
         }
     }
 
-    private static long slowly(long value) throws InterruptedException {
-        Thread.sleep(1);
-        return value;
-    }
-
-    private static void awaitRunning(JobClient job) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (job.getJobStatus().get(10, TimeUnit.SECONDS) != JobStatus.RUNNING) {
-            assertThat(System.nanoTime()).as("job RUNNING within %s", WAIT).isLessThan(deadline);
-            Thread.sleep(200);
-        }
-    }
-
     /** The first body of url that has expected (the reporter registers task metrics as tasks start). */
     private static String awaitBody(String url, String expected) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
+        long deadline = System.nanoTime() + LocalRun.WAIT.toNanos();
         String last = "(no answer)";
         while (System.nanoTime() < deadline) {
             try {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url))
+                HttpResponse<String> r = LocalRun.HTTP.send(HttpRequest.newBuilder(URI.create(url))
                         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
                 last = r.statusCode() + " " + r.body();
                 if (r.statusCode() == 200 && r.body().contains(expected)) {

@@ -7,7 +7,6 @@ import dev.embedstream.common.json.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -18,11 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
-import org.apache.flink.api.common.JobStatus;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,31 +33,20 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LocalRunnerRunsAnUploadedSecondJobTest {
 
-    private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
-
     @TempDir
     Path dir;
 
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void aJarUploadedOverRestRunsBesideTheServingJob() throws Exception {
-        int webPort = PrometheusServer.freePort();
         Path uploads = dir.resolve("jars");
-        Configuration conf = LocalRunner.localConfiguration(new String[] {
-            "--local.web-port", String.valueOf(webPort),
-            "--local.prometheus-port", String.valueOf(PrometheusServer.freePort()),
-            "--local.checkpoint-dir", dir.resolve("checkpoints").toString(),
-            "--local.upload-dir", uploads.toString(),
-            // What a config file of the user could say: the local run keeps submission on.
-            "--web.submit.enable", "false"});
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        env.fromSequence(0, Long.MAX_VALUE).map(LocalRunnerRunsAnUploadedSecondJobTest::slowly)
-                .sinkTo(new DiscardingSink<>());
-        JobClient serving = env.executeAsync("serving");
-        String rest = "http://127.0.0.1:" + webPort;
+        LocalRun local = LocalRun.under(dir, "--local.upload-dir", uploads.toString(),
+                // What a config file of the user could say: the local run keeps submission on.
+                "--web.submit.enable", "false");
+        StreamExecutionEnvironment env = local.environment();
+        JobClient serving = EndlessJob.startRunning(env, "serving", LocalRun.WAIT);
+        String rest = local.rest();
         try {
-            awaitRunning(serving);
             String uploaded = Json.parse(post(rest + "/jars/upload", multipartJar(), "multipart/form-data; boundary=" + BOUNDARY))
                     .path("filename").asText();
             assertThat(uploaded).as("uploaded jar's path").startsWith(uploads.toString());
@@ -71,7 +56,7 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
             String second = Json.parse(run).path("jobid").asText();
             assertThat(second).as("the run's answer: %s", run).isNotEmpty();
 
-            long deadline = System.nanoTime() + WAIT.toNanos();
+            long deadline = System.nanoTime() + LocalRun.WAIT.toNanos();
             long running;
             String overview;
             do {
@@ -108,7 +93,7 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
     }
 
     private static String post(String url, byte[] body, String contentType) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+        HttpResponse<String> r = LocalRun.HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
                 .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as("POST %s: %s", url, r.body()).isEqualTo(200);
@@ -116,20 +101,7 @@ class LocalRunnerRunsAnUploadedSecondJobTest {
     }
 
     private static String get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        return LocalRun.HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
-    }
-
-    private static long slowly(long value) throws InterruptedException {
-        Thread.sleep(1);
-        return value;
-    }
-
-    private static void awaitRunning(JobClient job) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (job.getJobStatus().get(10, TimeUnit.SECONDS) != JobStatus.RUNNING) {
-            assertThat(System.nanoTime()).as("job RUNNING within %s", WAIT).isLessThan(deadline);
-            Thread.sleep(200);
-        }
     }
 }

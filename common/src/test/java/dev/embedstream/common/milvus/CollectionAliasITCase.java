@@ -15,86 +15,87 @@ class CollectionAliasITCase {
         return new VectorSpace(model, sha, "mean", 4, 256, 256, 32, VectorSpace.L2, ChunkRow.ID_SCHEME);
     }
 
-    private static MilvusStore store(String alias) {
-        return new MilvusStore(new MilvusSettings(TestServers.milvusUri(), null, alias, 10_000, 10_000));
-    }
+    private static final VectorSpace A = space("model-a", "aa".repeat(32));
+    private static final VectorSpace B = space("model-b", "bb".repeat(32));
+    private static final ChunkRow ROW = new ChunkRow("d", 0, "t", "x", "h", "{}", new float[] {1, 0, 0, 0});
 
-    private static String alias() {
-        return "alias_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    /** A fresh alias of its own (tests share the server), its store and its collections. */
+    private record Fixture(String alias, MilvusStore store, CollectionAlias collections) implements AutoCloseable {
+        static Fixture fresh() {
+            String alias = "alias_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+            MilvusStore store = new MilvusStore(new MilvusSettings(TestServers.milvusUri(), null, alias, 10_000, 10_000));
+            return new Fixture(alias, store, new CollectionAlias(store, alias));
+        }
+
+        @Override
+        public void close() {
+            store.close();
+        }
     }
 
     @Test
     void theFirstServingJobCreatesItsStampedCollectionAndPointsTheAliasAtIt() {
-        String alias = alias();
-        VectorSpace a = space("model-a", "aa".repeat(32));
-        try (MilvusStore store = store(alias)) {
-            var route = new CollectionAlias(store, alias).bindServing(a, true);
-            assertThat(route.collection()).isEqualTo(a.collectionName(alias)).startsWith(alias + "__model_a__");
-            assertThat(store.aliasTarget(alias)).contains(route.collection());
-            assertThat(store.spaceOf(route.collection())).contains(a);
+        try (Fixture f = Fixture.fresh()) {
+            var route = f.collections().bindServing(A, true);
+            assertThat(route.collection()).isEqualTo(A.collectionName(f.alias())).startsWith(f.alias() + "__model_a__");
+            assertThat(f.store().aliasTarget(f.alias())).contains(route.collection());
+            assertThat(f.store().spaceOf(route.collection())).contains(A);
             // Rows written through the collection are read through the alias.
-            store.withCollection(route.collection()).upsert(List.of(new ChunkRow("d", 0, "t", "x", "h", "{}", new float[] {1, 0, 0, 0})));
-            assertThat(store.count("chunk_index >= 0")).isEqualTo(1);
+            f.store().withCollection(route.collection()).upsert(List.of(ROW));
+            assertThat(f.store().count("chunk_index >= 0")).isEqualTo(1);
             // A second subtask, or a restart, binds to the same collection.
-            assertThat(new CollectionAlias(store, alias).bindServing(a, true)).isEqualTo(route);
+            assertThat(new CollectionAlias(f.store(), f.alias()).bindServing(A, true)).isEqualTo(route);
         }
     }
 
     @Test
     void aFreshServingJobOfAnotherSpaceIsRefusedWithBothFingerprintsButARestoredOneGoesOn() {
-        String alias = alias();
-        VectorSpace a = space("model-a", "aa".repeat(32));
-        VectorSpace b = space("model-b", "bb".repeat(32));
-        try (MilvusStore store = store(alias)) {
-            CollectionAlias collections = new CollectionAlias(store, alias);
-            collections.bindServing(a, true);
-            assertThatThrownBy(() -> collections.bindServing(b, true))
+        try (Fixture f = Fixture.fresh()) {
+            String ca = A.collectionName(f.alias());
+            f.collections().bindServing(A, true);
+            assertThatThrownBy(() -> f.collections().bindServing(B, true))
                     .isInstanceOf(CollectionAlias.SpaceMismatchException.class)
-                    .hasMessageContaining(a.collectionName(alias)).hasMessageContaining(a.hash()).hasMessageContaining(b.hash())
-                    .hasMessageContaining("model model-b -> model-a".replace("model model-b -> model-a", "model model-a -> model-b"))
+                    .hasMessageContaining(ca).hasMessageContaining(A.hash()).hasMessageContaining(B.hash())
+                    .hasMessageContaining("model model-a -> model-b")
                     .hasMessageContaining("scripts/embedstream migrate --to-model model-b")
                     .hasMessageContaining("model.name=model-a");
-            assertThat(store.aliasTarget(alias)).contains(a.collectionName(alias));
+            assertThat(f.store().aliasTarget(f.alias())).contains(ca);
             // Restored from a checkpoint after a swap: writes its own collection, the alias stays.
-            assertThat(collections.bindServing(b, false).collection()).isEqualTo(b.collectionName(alias));
-            assertThat(store.aliasTarget(alias)).contains(a.collectionName(alias));
+            assertThat(f.collections().bindServing(B, false).collection()).isEqualTo(B.collectionName(f.alias()));
+            assertThat(f.store().aliasTarget(f.alias())).contains(ca);
         }
     }
 
     @Test
     void aBackfillNeverTouchesTheAliasAndSwapAndRollbackMoveIt() {
-        String alias = alias();
-        VectorSpace a = space("model-a", "aa".repeat(32));
-        VectorSpace b = space("model-b", "bb".repeat(32));
-        try (MilvusStore store = store(alias)) {
-            CollectionAlias collections = new CollectionAlias(store, alias);
-            String ca = collections.bindServing(a, true).collection();
-            String cb = collections.ensure(b).collection();
-            assertThat(store.aliasTarget(alias)).contains(ca);
+        try (Fixture f = Fixture.fresh()) {
+            CollectionAlias collections = f.collections();
+            String ca = collections.bindServing(A, true).collection();
+            String cb = collections.ensure(B).collection();
+            assertThat(f.store().aliasTarget(f.alias())).contains(ca);
             assertThat(collections.swapTo(cb)).contains(ca);
-            assertThat(collections.serving()).contains(new CollectionAlias.Route(cb, b));
+            assertThat(collections.serving()).contains(new CollectionAlias.Route(cb, B));
             assertThat(collections.rollback()).isEqualTo(ca);
-            assertThat(store.aliasTarget(alias)).contains(ca);
+            assertThat(f.store().aliasTarget(f.alias())).contains(ca);
             assertThatThrownBy(collections::rollback).hasMessageContaining("records no previous collection");
         }
     }
 
     @Test
     void aPlainCollectionOfAnEarlierVersionIsRefusedUntilAdopted() {
-        String alias = alias();
-        VectorSpace a = space("model-a", "aa".repeat(32));
-        try (MilvusStore legacy = store(alias)) {
+        try (Fixture f = Fixture.fresh()) {
+            MilvusStore legacy = f.store();
             legacy.ensureCollection(4); // what the versions before aliases created
-            legacy.upsert(List.of(new ChunkRow("d", 0, "t", "x", "h", "{}", new float[] {1, 0, 0, 0})));
-            CollectionAlias collections = new CollectionAlias(legacy, alias);
-            assertThatThrownBy(() -> collections.bindServing(a, true))
+            legacy.upsert(List.of(ROW));
+            CollectionAlias collections = f.collections();
+            assertThatThrownBy(() -> collections.bindServing(A, true))
                     .isInstanceOf(CollectionAlias.SpaceMismatchException.class)
                     .hasMessageContaining("plain collection").hasMessageContaining("collections --adopt");
-            var adopted = collections.adopt(a);
-            assertThat(adopted.collection()).isEqualTo(a.collectionName(alias));
-            assertThat(legacy.aliasTarget(alias)).contains(adopted.collection());
+            var adopted = collections.adopt(A);
+            assertThat(adopted.collection()).isEqualTo(A.collectionName(f.alias()));
+            assertThat(legacy.aliasTarget(f.alias())).contains(adopted.collection());
             assertThat(legacy.rowCount(adopted.collection())).isEqualTo(1);
-            assertThat(collections.bindServing(a, true)).isEqualTo(adopted);
+            assertThat(collections.bindServing(A, true)).isEqualTo(adopted);
         }
     }
 

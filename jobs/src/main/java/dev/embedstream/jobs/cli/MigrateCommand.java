@@ -1,7 +1,6 @@
 package dev.embedstream.jobs.cli;
 
 import dev.embedstream.common.embed.ModelCatalog;
-import dev.embedstream.common.embed.Pooling;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.milvus.CollectionAlias;
 import dev.embedstream.common.milvus.MilvusStore;
@@ -78,12 +77,6 @@ final class MigrateCommand implements Callable<Integer> {
 
     static final int GATE_FAILED = 3;
     static final int NOT_CAUGHT_UP = 4;
-    /** Redis of the local stack (scripts/run-local.sh); {@code none} runs the backfill without it. */
-    static final String LOCAL_REDIS = "redis://127.0.0.1:6379";
-    static final String LOCAL_FLINK = "http://127.0.0.1:8081";
-    /** Where scripts/embedstream says the repository is (the default --jar is inside it). */
-    static final String HOME_PROPERTY = "embedstream.home";
-    static final String JOB_JAR = "jobs/target/embedstream-job.jar";
     static final String JOB_PREFIX = "embedstream-backfill-";
     static final String GROUP_PREFIX = "embedstream-backfill-";
 
@@ -107,96 +100,25 @@ final class MigrateCommand implements Callable<Integer> {
         boolean status;
     }
 
-    @Option(names = "--eval", paramLabel = "FILE",
-            description = "JSON lines {\"text\": ..., \"relevant\": [\"doc_id\", ...], \"tenant\"?: ...}: MRR@10 and"
-                    + " recall@10 of both collections once caught up.")
-    Path eval;
+    @Mixin
+    SwapGateOptions gate;
 
-    @Option(names = "--min-mrr", paramLabel = "X",
-            description = "With --eval: fail (exit 3, no swap) when the new collection's MRR@10 is below X (0..1).")
-    Double minMrr;
+    @Mixin
+    FollowOptions follow;
 
-    @Option(names = "--swap", description = "Once caught up and past the gate, point the alias at the new collection.")
-    boolean swap;
-
-    @Option(names = "--detach", description = "Start (or find) the backfill job and return at once.")
-    boolean detach;
-
-    @Option(names = "--catch-up-timeout", paramLabel = "DURATION", defaultValue = "10m",
-            description = "Longest wait for the backfill to catch up (default: ${DEFAULT-VALUE}).")
-    Duration catchUpTimeout;
-
-    @Option(names = "--settle", paramLabel = "DURATION", defaultValue = "3s",
-            description = "Wait after moving the alias, more than twice the jobs' milvus.alias-refresh (default:"
-                    + " ${DEFAULT-VALUE}).")
-    Duration settle;
-
-    @Option(names = "--flink", paramLabel = "URL", defaultValue = LOCAL_FLINK,
-            description = "Flink REST address (default: ${DEFAULT-VALUE}, scripts/run-local.sh's cluster).")
-    String flink;
-
-    @Option(names = "--jar", paramLabel = "FILE",
-            description = "The job jar to upload (default: " + JOB_JAR + " of this checkout).")
-    Path jar;
+    @Mixin
+    BackfillJobOptions job;
 
     @Mixin
     MilvusOptions milvus;
 
-    @Option(names = "--redis", paramLabel = "URI", defaultValue = LOCAL_REDIS,
-            description = "Redis of the backfill job's embedding cache, or none (default: ${DEFAULT-VALUE}).")
-    String redis;
-
-    @Option(names = "--chunk-tokens", paramLabel = "N",
-            description = "chunk.max-tokens of the new collection (default: the serving collection's).")
-    Integer chunkTokens;
-
-    @Option(names = "--chunk-overlap", paramLabel = "N",
-            description = "chunk.overlap-tokens of the new collection (default: the serving collection's).")
-    Integer chunkOverlap;
-
-    @Option(names = "--max-tokens", paramLabel = "N",
-            description = "model.max-tokens of the new model (default: the serving collection's).")
-    Integer maxTokens;
-
-    @Option(names = "--pooling", paramLabel = "MEAN|CLS", description = "Pooling of a directory model (default: MEAN).")
-    Pooling pooling;
-
-    @Option(names = "--from-model", paramLabel = "NAME",
-            description = "With --eval: the serving collection's model when it is a directory (its stamp holds only"
-                    + " the directory's name; default: the stamp's model name).")
-    String fromModel;
-
-    @Option(names = "--model-cache-dir", paramLabel = "DIR", defaultValue = "${java.io.tmpdir}/embedstream-models",
-            description = "Where named models are extracted here (default: ${DEFAULT-VALUE}).")
-    Path cacheDir;
-
-    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "2s",
-            description = "The backfill job's checkpoint.interval: how often it commits its progress (default:"
-                    + " ${DEFAULT-VALUE}).")
-    String checkpointInterval;
-
-    @Option(names = "--job-arg", paramLabel = "KEY=VALUE",
-            description = "Another option of the backfill job (repeatable), e.g. parallelism.default=1 or"
-                    + " model.cache-dir=/data/models.")
-    Map<String, String> jobArgs = new LinkedHashMap<>();
-
-    @Option(names = "--rest-timeout", paramLabel = "DURATION", defaultValue = "30s",
-            description = "Deadline of each Flink REST and Kafka admin call (default: ${DEFAULT-VALUE}).")
-    Duration restTimeout;
-
-    @Option(names = "--poll", paramLabel = "DURATION", defaultValue = "1s",
-            description = "How often progress is read (default: ${DEFAULT-VALUE}).")
-    Duration poll;
+    @Mixin
+    NewSpaceOptions newSpace;
 
     @Override
     public Integer call() throws Exception {
-        if (minMrr != null && eval == null) {
-            throw new IllegalArgumentException("--min-mrr needs --eval FILE");
-        }
-        if (minMrr != null && (minMrr < 0 || minMrr > 1)) {
-            throw new IllegalArgumentException("--min-mrr must be within 0..1, got " + minMrr);
-        }
-        if ((mode.rollback || mode.status) && (swap || eval != null || detach)) {
+        gate.validate();
+        if ((mode.rollback || mode.status) && (gate.swap || gate.eval != null || follow.detach)) {
             throw new IllegalArgumentException("--swap, --eval and --detach go with --to-model, not with --rollback or --status");
         }
         try (MilvusStore store = milvus.open()) {
@@ -215,8 +137,8 @@ final class MigrateCommand implements Callable<Integer> {
         String from = alias.serving().map(CollectionAlias.Route::collection).orElse("?");
         String to = alias.rollback();
         System.out.printf("alias '%s' moved back from '%s' to '%s'; waiting %s for the serving jobs to follow%n",
-                milvus.alias, from, to, settle);
-        Thread.sleep(settle.toMillis());
+                milvus.alias, from, to, gate.settle);
+        Thread.sleep(gate.settle.toMillis());
         System.out.printf("rolled back: alias '%s' serves '%s'%n", milvus.alias, to);
         return 0;
     }
@@ -230,13 +152,12 @@ final class MigrateCommand implements Callable<Integer> {
                     + " no vector space stamp: only a collection made by embedstream can be migrated from");
         }
         VectorSpace old = serving.space();
-        if (eval != null && !Files.isReadable(eval)) {
-            throw new IllegalArgumentException("--eval " + eval + ": no such readable file");
+        if (gate.eval != null && !Files.isReadable(gate.eval)) {
+            throw new IllegalArgumentException("--eval " + gate.eval + ": no such readable file");
         }
-        List<EvalSet.Query> queries = eval == null ? List.of() : EvalSet.read(eval);
+        List<EvalSet.Query> queries = gate.eval == null ? List.of() : EvalSet.read(gate.eval);
         String modelArg = modelArgument(mode.toModel);
-        try (LocalModel next = LocalModel.open(modelArg, pooling, or(maxTokens, old.maxTokens()),
-                or(chunkTokens, old.chunkTokens()), or(chunkOverlap, old.chunkOverlap()), cacheDir)) {
+        try (LocalModel next = newSpace.open(modelArg, old)) {
             VectorSpace space = next.space();
             if (space.equals(old)) {
                 throw new IllegalStateException("alias '" + milvus.alias + "' already serves vector space " + space.describe()
@@ -250,18 +171,18 @@ final class MigrateCommand implements Callable<Integer> {
                     target, space.describe());
             String group = GROUP_PREFIX + space.hash();
             String jobName = JOB_PREFIX + modelArg;
-            FlinkRest rest = new FlinkRest(flink, restTimeout);
-            try (KafkaOffsets offsets = new KafkaOffsets(cli.kafkaProps(), cli.documentsTopic, restTimeout)) {
+            FlinkRest rest = new FlinkRest(job.flink, follow.restTimeout);
+            try (KafkaOffsets offsets = new KafkaOffsets(cli.kafkaProps(), cli.documentsTopic, follow.restTimeout)) {
                 Map<TopicPartition, Long> ends = offsets.ends();
                 String jobId = startOrAttach(rest, jobName, backfillArgs(modelArg, group, old, space));
-                if (detach) {
+                if (follow.detach) {
                     System.out.printf("detached; follow it with: scripts/embedstream migrate --to-model %s (attaches)"
                             + " or migrate --status%n", mode.toModel);
                     return 0;
                 }
                 if (!awaitCatchUp(rest, jobId, offsets, group, ends, store, target)) {
                     System.err.printf("not caught up within %s; the backfill job goes on. Run the same command again to"
-                            + " follow it (it attaches), or migrate --status.%n", catchUpTimeout);
+                            + " follow it (it attaches), or migrate --status.%n", follow.catchUpTimeout);
                     return NOT_CAUGHT_UP;
                 }
             }
@@ -270,25 +191,25 @@ final class MigrateCommand implements Callable<Integer> {
             if (!queries.isEmpty()) {
                 RankingMetrics.Summary before;
                 RankingMetrics.Summary after;
-                try (LocalModel previous = LocalModel.ofSpace(old, fromModel, cacheDir)) {
+                try (LocalModel previous = LocalModel.ofSpace(old, gate.fromModel, newSpace.cacheDir)) {
                     before = evaluate(store, serving.collection(), previous, queries);
                 }
                 after = evaluate(store, target, next, queries);
                 printEval(queries.size(), serving.collection(), old.model(), before, target, space.model(), after);
-                if (minMrr != null && after.mrr() < minMrr) {
+                if (gate.minMrr != null && after.mrr() < gate.minMrr) {
                     System.err.printf("gate failed: MRR@10 of %s is %.4f, below --min-mrr %s%s%n", target, after.mrr(),
-                            minMrr, swap ? "; not swapping" : "");
+                            gate.minMrr, gate.swap ? "; not swapping" : "");
                     return GATE_FAILED;
                 }
-                if (minMrr != null) {
-                    System.out.printf("gate passed: MRR@10 %.4f >= %s%n", after.mrr(), minMrr);
+                if (gate.minMrr != null) {
+                    System.out.printf("gate passed: MRR@10 %.4f >= %s%n", after.mrr(), gate.minMrr);
                 }
             }
-            if (swap) {
+            if (gate.swap) {
                 Optional<String> before = alias.swapTo(target);
                 System.out.printf("alias '%s' moved from '%s' to '%s'; waiting %s for the serving jobs to follow%n",
-                        milvus.alias, before.orElse("-"), target, settle);
-                Thread.sleep(settle.toMillis());
+                        milvus.alias, before.orElse("-"), target, gate.settle);
+                Thread.sleep(gate.settle.toMillis());
                 System.out.printf("swapped: alias '%s' serves '%s' (%s); roll back with: scripts/embedstream migrate"
                         + " --rollback%n", milvus.alias, target, space.model());
             } else {
@@ -304,32 +225,26 @@ final class MigrateCommand implements Callable<Integer> {
         return Files.isDirectory(p) ? p.toAbsolutePath().normalize().toString() : nameOrDir;
     }
 
-    private static int or(Integer given, int fallback) {
-        return given == null ? fallback : given;
-    }
-
     /** The backfill job's program arguments. */
     List<String> backfillArgs(String modelArg, String group, VectorSpace old, VectorSpace space) {
         Map<String, String> a = new LinkedHashMap<>();
         a.put("job.role", "backfill");
         a.put("model.name", modelArg);
         a.put("kafka.group-id", group);
-        a.put("checkpoint.interval", checkpointInterval);
+        a.put("checkpoint.interval", job.checkpointInterval);
         a.put("kafka.bootstrap-servers", cli.bootstrap);
         a.put("topic.documents", cli.documentsTopic);
         a.put("milvus.uri", milvus.uri);
         a.put("milvus.collection", milvus.alias);
-        if (redis != null && !redis.isBlank() && !"none".equalsIgnoreCase(redis)) {
-            a.put("redis.uri", redis);
-        }
+        job.redisUri().ifPresent(uri -> a.put("redis.uri", uri));
         a.put("model.max-tokens", String.valueOf(space.maxTokens()));
         a.put("chunk.max-tokens", String.valueOf(space.chunkTokens()));
         a.put("chunk.overlap-tokens", String.valueOf(space.chunkOverlap()));
-        if (pooling != null) {
-            a.put("model.pooling", pooling.name());
+        if (newSpace.pooling != null) {
+            a.put("model.pooling", newSpace.pooling.name());
         }
         cli.kafkaProperties.forEach((k, v) -> a.put("kafka.properties." + k, v));
-        a.putAll(jobArgs);
+        a.putAll(job.jobArgs);
         return programArgs(a);
     }
 
@@ -349,30 +264,18 @@ final class MigrateCommand implements Callable<Integer> {
             System.out.printf("attaching to the running backfill job %s (%s)%n", running.get().id(), jobName);
             return running.get().id();
         }
-        Path jobJar = jobJar();
-        System.out.printf("uploading %s to %s%n", jobJar, flink);
+        Path jobJar = job.jobJar();
+        System.out.printf("uploading %s to %s%n", jobJar, job.flink);
         String jarId = rest.upload(jobJar);
         String jobId = rest.run(jarId, args);
         System.out.printf("started backfill job %s (%s)%n", jobId, jobName);
         return jobId;
     }
 
-    private Path jobJar() {
-        Path p = jar;
-        if (p == null) {
-            String home = System.getProperty(HOME_PROPERTY);
-            p = home == null ? Path.of(JOB_JAR) : Path.of(home).resolve(JOB_JAR);
-        }
-        if (!Files.isRegularFile(p)) {
-            throw new IllegalStateException("job jar " + p + " not found: build it (mvn -DskipTests package) or pass --jar");
-        }
-        return p;
-    }
-
     /** Progress until caught up (and the collection exists); false on timeout. Fails when the job stops. */
     private boolean awaitCatchUp(FlinkRest rest, String jobId, KafkaOffsets offsets, String group,
             Map<TopicPartition, Long> ends, MilvusStore store, String target) throws Exception {
-        long deadline = System.nanoTime() + catchUpTimeout.toNanos();
+        long deadline = System.nanoTime() + follow.catchUpTimeout.toNanos();
         BackfillProgress p = offsets.progress(group, ends);
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName("backfill").setInitialMax(Math.max(1, p.total()))
                 .setStyle(ProgressBarStyle.ASCII).setUnit(" records", 1).showSpeed().continuousUpdate()
@@ -384,7 +287,7 @@ final class MigrateCommand implements Callable<Integer> {
                 bar.setExtraMessage("lag " + p.lag() + ", job " + state);
                 if (Set.of("FAILED", "CANCELED", "FINISHED", "SUSPENDED").contains(state)) {
                     throw new IllegalStateException("backfill job " + jobId + " is " + state + " (see the Flink UI at "
-                            + flink + " or the job log)");
+                            + job.flink + " or the job log)");
                 }
                 if (p.caughtUp() && store.isCollection(target)) {
                     bar.stepTo(bar.getMax());
@@ -393,7 +296,7 @@ final class MigrateCommand implements Callable<Integer> {
                 if (System.nanoTime() > deadline) {
                     return false;
                 }
-                Thread.sleep(poll.toMillis());
+                Thread.sleep(follow.poll.toMillis());
                 p = offsets.progress(group, ends);
             }
         }
@@ -427,7 +330,7 @@ final class MigrateCommand implements Callable<Integer> {
 
     private int status(MilvusStore store, CollectionAlias alias) throws Exception {
         Optional<CollectionAlias.Route> serving = alias.serving();
-        FlinkRest rest = new FlinkRest(flink, restTimeout);
+        FlinkRest rest = new FlinkRest(job.flink, follow.restTimeout);
         List<FlinkRest.Job> jobs;
         try {
             jobs = rest.jobs().stream().filter(j -> j.name().startsWith(JOB_PREFIX)).toList();
@@ -435,13 +338,13 @@ final class MigrateCommand implements Callable<Integer> {
             System.out.printf("Flink: %s%n", e.getMessage());
             jobs = List.of();
         }
-        System.out.printf("backfill jobs at %s:%s%n", flink, jobs.isEmpty() ? " none" : "");
+        System.out.printf("backfill jobs at %s:%s%n", job.flink, jobs.isEmpty() ? " none" : "");
         for (FlinkRest.Job j : jobs) {
             System.out.printf("  %s  %s  %s%n", j.id(), j.state(), j.name());
         }
         List<String[]> cells = new ArrayList<>();
         cells.add(new String[] {"", "COLLECTION", "MODEL", "ROWS", "BACKFILL GROUP", "LAG"});
-        try (KafkaOffsets offsets = new KafkaOffsets(cli.kafkaProps(), cli.documentsTopic, restTimeout)) {
+        try (KafkaOffsets offsets = new KafkaOffsets(cli.kafkaProps(), cli.documentsTopic, follow.restTimeout)) {
             Map<TopicPartition, Long> ends = offsets.ends();
             for (CollectionsCommand.Row r : CollectionsCommand.rows(store, milvus.alias)) {
                 boolean served = r.serving();

@@ -2,10 +2,8 @@ package dev.embedstream.jobs.operators;
 
 import dev.embedstream.common.model.Op;
 import dev.embedstream.jobs.types.DocumentChange;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.util.Collector;
 
 /**
@@ -13,21 +11,18 @@ import org.apache.flink.util.Collector;
  * metadata of the last version sent on, and drops an upsert whose digest is unchanged before any
  * model work. A delete forgets it. State has a TTL from the first version, so it stays bounded.
  */
-public class DedupDocuments extends KeyedProcessFunction<String, DocumentChange, DocumentChange> {
+public class DedupDocuments extends LastDigestFunction<DocumentChange> {
 
-    private final long ttlMs;
-    private transient ValueState<String> lastDigest;
     private transient Counter dropped;
 
     public DedupDocuments(long ttlMs) {
-        this.ttlMs = ttlMs;
+        // A new state name: the old one held a 32-bit metadata hash, which must not be compared.
+        super("content-digest", ttlMs);
     }
 
     @Override
-    public void open(OpenContext ctx) {
-        // A new state name: the old one held a 32-bit metadata hash, which must not be compared.
-        lastDigest = getRuntimeContext().getState(TtlState.value("content-digest", String.class, ttlMs));
-        dropped = getRuntimeContext().getMetricGroup().addGroup("embedstream").counter("dedupDropped");
+    protected void registerMetrics(MetricGroup embedstream) {
+        dropped = embedstream.counter("dedupDropped");
     }
 
     @Override

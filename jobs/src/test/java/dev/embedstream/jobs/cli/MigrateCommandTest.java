@@ -40,7 +40,7 @@ class MigrateCommandTest {
         assertThat(String.join(" ", args)).contains(
                 "--job.role backfill", "--model.name bge-small-en-v15", "--kafka.group-id embedstream-backfill-" + next.hash(),
                 "--checkpoint.interval 2s", "--kafka.bootstrap-servers k:1", "--topic.documents docs",
-                "--milvus.uri http://m:2", "--milvus.collection chunks", "--redis.uri " + MigrateCommand.LOCAL_REDIS,
+                "--milvus.uri http://m:2", "--milvus.collection chunks", "--redis.uri " + BackfillJobOptions.LOCAL_REDIS,
                 "--model.max-tokens 512", "--chunk.max-tokens 200", "--chunk.overlap-tokens 20",
                 "--kafka.properties.security.protocol SSL", "--parallelism.default 1");
         assertThat(args).doesNotContain("--model.pooling");
