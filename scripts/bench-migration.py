@@ -75,7 +75,9 @@ json.dump(results, open(os.path.join(out, "migration.json"), "w"), indent=2)
 
 
 def fmt(v, unit=""):
-    return "n/a" if v is None else (f"{v:.1f}{unit}" if isinstance(v, float) else f"{v}{unit}")
+    # Ratios (no unit) keep two decimals: 0.84 against a 0.9 target must not print as 0.8.
+    digits = 1 if unit else 2
+    return "n/a" if v is None else (f"{v:.{digits}f}{unit}" if isinstance(v, float) else f"{v}{unit}")
 
 
 def verdict(v, ok):
