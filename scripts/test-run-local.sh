@@ -18,6 +18,11 @@
 #      a query is answered ok while Redis is down (a miss, where it was a hit before); after
 #      `run-local.sh --restart-redis` the console says "redis restarted" and a repeated query is a
 #      cache hit again; run-local stops the Redis it restarted when it exits.
+#   3. migrateOnTheLocalStackSwapsAndRollsBack: `embedstream migrate --to-model all-minilm-l6-v2-q
+#      --swap` against a running run-local (its REST port) starts the backfill job in its
+#      MiniCluster, shows it caught up and swaps the alias: the same question is then answered by
+#      the new model (a miss: no answer of the old space is served); `migrate --rollback` brings the
+#      old model back, and `collections` lists both collections with the serving one marked.
 # Fails with the reason, the console of run-local and the end of the job's log.
 set -euo pipefail
 
@@ -197,3 +202,40 @@ pid=$(cat "$REDIS_PIDFILE")
 stop_run_local
 ! kill -0 "$pid" 2>/dev/null || fail "the restarted Redis (pid $pid) still runs after run-local exited"
 t "2. passed"
+
+# ---------------------------------------------------------------- 3
+t "3. migrateOnTheLocalStackSwapsAndRollsBack"
+read -r web metrics own_redis <<<"$(stack_free_port 3)"
+start_run_local migrate --kafka "$KAFKA" --milvus "$MILVUS" --redis-port "$own_redis" --web-port "$web" \
+  --metrics-port "$metrics"
+t "ready"
+head -n 30 scripts/sample/corpus.jsonl >"$WORK/migrate-docs.jsonl"
+scripts/embedstream --bootstrap "$KAFKA" ingest "$WORK/migrate-docs.jsonl" --await-milvus "$MILVUS" >/dev/null 2>&1 ||
+  fail "the 30 documents did not reach Milvus"
+# model_of TEXT: the model field of the answer to one query.
+model_of() {
+  local json
+  json=$(scripts/embedstream --bootstrap "$KAFKA" query "$1" --raw --timeout 60s 2>/dev/null) || true
+  [[ -n $json ]] || json='{}'
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r.get("status"), r.get("cache"), r.get("model"))' "$json"
+}
+text="an abstract base class decorator"
+[[ $(model_of "$text") == "ok miss all-minilm-l6-v2" ]] || fail "before the migration: $(model_of "$text")"
+migrate=(scripts/embedstream --bootstrap "$KAFKA" migrate --milvus "$MILVUS")
+out=$("${migrate[@]}" --to-model all-minilm-l6-v2-q --flink "http://127.0.0.1:$web" --redis "redis://127.0.0.1:$own_redis" \
+  --swap --catch-up-timeout 5m 2>&1) || fail "migrate --swap failed: $(tail -c 1500 <<<"$out")"
+grep -q "^swapped: alias 'embedstream_chunks' serves 'embedstream_chunks__all_minilm_l6_v2_q__" <<<"$out" ||
+  fail "migrate did not say swapped: $(tail -c 1500 <<<"$out")"
+t "migrate: $(grep -E '^caught up' <<<"$out")"
+got=$(model_of "$text")
+[[ $got == "ok miss all-minilm-l6-v2-q" ]] || fail "after the swap the question was answered '$got' (expected a miss of the new model)"
+t "after the swap: $got"
+out=$("${migrate[@]}" --rollback 2>&1) || fail "migrate --rollback failed: $out"
+got=$(model_of "$text")
+[[ $got == "ok "*" all-minilm-l6-v2" ]] || fail "after the rollback the question was answered '$got'"
+t "after the rollback: $got"
+out=$(scripts/embedstream collections --milvus "$MILVUS" 2>&1) || fail "collections failed: $out"
+grep -qE '^\*  embedstream_chunks__all_minilm_l6_v2__' <<<"$out" && grep -q 'embedstream_chunks__all_minilm_l6_v2_q__' <<<"$out" ||
+  fail "collections does not list both, the old one serving: $out"
+stop_run_local
+t "3. passed"
