@@ -13,6 +13,15 @@ import org.junit.jupiter.api.Test;
 class JobSettingsTest {
 
     @Test
+    void aBackfillJobSealsNothingOnATimerUnlessToldWhileTheServingJobSealsEveryFiveSeconds() {
+        assertThat(TestSettings.with().milvusWrite().sealIntervalMs()).isEqualTo(5_000);
+        assertThat(TestSettings.with("job.role", "backfill").milvusWrite().sealIntervalMs()).isZero();
+        assertThat(TestSettings.with("job.role", "backfill", "milvus.write.seal-interval", "2s").milvusWrite()
+                .sealIntervalMs()).isEqualTo(2_000);
+        assertThatThrownBy(() -> TestSettings.with("job.role", "replica")).hasMessageStartingWith("job.role ");
+    }
+
+    @Test
     void budgetsOverTheProducersRequestLimitAreRefusedAtStart() {
         assertThatCode(() -> TestSettings.with()).doesNotThrowAnyException();
         assertThatThrownBy(() -> TestSettings.with("kafka.properties.max.request.size", "500000"))

@@ -102,6 +102,9 @@ public final class CollectionAlias {
             throw new IllegalStateException("collection '" + collection + "' (" + space.model() + ") is not one of alias '"
                     + alias + "' (" + alias + "__*)");
         }
+        // Sealed (indexed) before it serves: a backfill job does not seal on a timer, and Milvus
+        // Lite searches unsealed rows one by one.
+        store.seal(collection);
         Optional<String> before = store.aliasTarget(alias);
         if (before.isPresent() && !before.get().equals(collection)) {
             store.setProperties(collection, Map.of(VectorSpace.PREVIOUS_PROPERTY, before.get()));

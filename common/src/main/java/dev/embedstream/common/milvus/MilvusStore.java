@@ -297,7 +297,12 @@ public final class MilvusStore implements AutoCloseable {
      * collection), so the sink seals periodically.
      */
     public void seal() {
-        client.flush(FlushReq.builder().collectionNames(List.of(settings.collection()))
+        seal(settings.collection());
+    }
+
+    /** As {@link #seal()}, of the named collection. */
+    public void seal(String collection) {
+        client.flush(FlushReq.builder().collectionNames(List.of(collection))
                 .waitFlushedTimeoutMs(settings.rpcTimeoutMs()).build());
     }
 
