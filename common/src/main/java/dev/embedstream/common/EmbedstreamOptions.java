@@ -67,8 +67,7 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<Duration> MILVUS_WRITE_SEAL_INTERVAL = key("milvus.write.seal-interval")
             .durationType().defaultValue(Duration.ofSeconds(5))
             .withDescription("after writes, seal (flush) the collection at most this often so new rows are indexed; "
-                    + "`0` leaves it to Milvus (see below); a backfill job (`job.role backfill`) defaults to `0`: its "
-                    + "collection serves no query until `migrate --swap`, which seals it");
+                    + "`0` leaves it to Milvus (see below)");
 
     // --- Model ---------------------------------------------------------------------------------
     public static final ConfigOption<String> MODEL_NAME = key("model.name")

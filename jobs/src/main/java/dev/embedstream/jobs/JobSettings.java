@@ -39,7 +39,7 @@ public record JobSettings(
                 BatchSettings.from(c),
                 CacheSettings.from(c),
                 MilvusSettings.from(c),
-                MilvusWriteSettings.from(c, Role.from(c)),
+                MilvusWriteSettings.from(c),
                 KafkaSettings.from(c),
                 LimitSettings.from(c),
                 QuerySettings.from(c),

@@ -13,11 +13,9 @@ import org.junit.jupiter.api.Test;
 class JobSettingsTest {
 
     @Test
-    void aBackfillJobSealsNothingOnATimerUnlessToldWhileTheServingJobSealsEveryFiveSeconds() {
-        assertThat(TestSettings.with().milvusWrite().sealIntervalMs()).isEqualTo(5_000);
-        assertThat(TestSettings.with("job.role", "backfill").milvusWrite().sealIntervalMs()).isZero();
-        assertThat(TestSettings.with("job.role", "backfill", "milvus.write.seal-interval", "2s").milvusWrite()
-                .sealIntervalMs()).isEqualTo(2_000);
+    void aJobRoleIsServeOrBackfill() {
+        assertThat(TestSettings.with().role()).isEqualTo(dev.embedstream.jobs.settings.Role.SERVE);
+        assertThat(TestSettings.with("job.role", "backfill").role()).isEqualTo(dev.embedstream.jobs.settings.Role.BACKFILL);
         assertThatThrownBy(() -> TestSettings.with("job.role", "replica")).hasMessageStartingWith("job.role ");
     }
 

@@ -102,8 +102,8 @@ public final class CollectionAlias {
             throw new IllegalStateException("collection '" + collection + "' (" + space.model() + ") is not one of alias '"
                     + alias + "' (" + alias + "__*)");
         }
-        // Sealed (indexed) before it serves: a backfill job does not seal on a timer, and Milvus
-        // Lite searches unsealed rows one by one.
+        // Sealed (indexed) before it serves: rows the backfill wrote since its last timed seal
+        // would otherwise be searched one by one by Milvus Lite.
         store.seal(collection);
         Optional<String> before = store.aliasTarget(alias);
         if (before.isPresent() && !before.get().equals(collection)) {

@@ -19,22 +19,6 @@ public record MilvusWriteSettings(int batchRows, long batchBytes, long flushInte
         require(batchBytes >= 1024, MILVUS_WRITE_BATCH_BYTES, "must be >= 1kb");
     }
 
-    /** The same with another seal interval (a backfill job's default, see {@link #from(ReadableConfig, Role)}). */
-    public MilvusWriteSettings withSealIntervalMs(long ms) {
-        return new MilvusWriteSettings(batchRows, batchBytes, flushIntervalMs, ms);
-    }
-
-    /**
-     * As {@link #from(ReadableConfig)}; a backfill job that is not given {@code
-     * milvus.write.seal-interval} never seals on a timer: its collection serves no query until
-     * {@code migrate --swap}, which seals it first, and every seal on Milvus Lite stalls the
-     * serving job's searches while the backfill runs.
-     */
-    public static MilvusWriteSettings from(ReadableConfig c, Role role) {
-        MilvusWriteSettings s = from(c);
-        return role == Role.BACKFILL && c.getOptional(MILVUS_WRITE_SEAL_INTERVAL).isEmpty() ? s.withSealIntervalMs(0) : s;
-    }
-
     public static MilvusWriteSettings from(ReadableConfig c) {
         return new MilvusWriteSettings(
                 c.get(MILVUS_WRITE_BATCH_ROWS),
