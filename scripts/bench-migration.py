@@ -105,6 +105,19 @@ lines = [
     "",
     "Charts: migration-throughput.png, migration-latency.png. Raw figures: migration.json.",
 ]
+profile = load("profile-migration-backfill.json")
+if profile:
+    # Where the cores went while the backfill ran beside 20 q/s (run 1): per process, and the
+    # job's busiest threads.
+    procs = sorted(((k, v) for k, v in (profile.get("processes") or {}).items() if isinstance(v, (int, float))),
+                   key=lambda kv: -kv[1])
+    threads = [(t["threads"], t["cpu_s"]) for t in (profile.get("job_threads") or [])][:6]
+    lines += ["", f"Profile of run 1 during the backfill ({profile.get('wall_s', 0):.0f} s wall, "
+              f"{profile.get('cores', '?')} cores, machine busy {100 * (profile.get('machine_busy_share') or 0):.0f}%): "
+              "CPU-seconds per process " + ", ".join(f"{k} {v:.1f}" for k, v in procs)
+              + "; job threads " + ", ".join(f"{k} {v:.1f}" for k, v in threads) + "."]
+    results["profile_backfill"] = profile
+    json.dump(results, open(os.path.join(out, "migration.json"), "w"), indent=2)
 text = "\n".join(lines) + "\n"
 open(os.path.join(out, "migration.md"), "w").write(text)
 if only.strip(",") == "migration":

@@ -102,6 +102,8 @@ stack_build_job "$ROOT" "$CLASSPATH_FILE" || die "could not build the job"
 section() { [[ ",$ONLY," == *",$1,"* ]]; }
 report() {
   if section migration; then
+    [[ ! -e $OUT/raw/profile-migration-backfill.json ]] ||
+      python3 scripts/bench-profile.py --summarise "$OUT/raw/profile-migration-backfill" || log "could not read the JFR recording"
     python3 scripts/bench-migration.py "$OUT" "$MIGRATION_DOCS" "$REPEATS" "$MIGRATION_MODEL" "$ONLY"
     scripts/embedstream bench-plot "$OUT/migration.json" >/dev/null
   fi
@@ -295,6 +297,9 @@ if section migration; then
     log "migration, run $((r + 1))/$REPEATS: c. backfill with $MIGRATION_MODEL while 20 q/s go to the serving job"
     jar=$(curl -fsS -X POST -H 'Expect:' -F "jarfile=@$JAR" "$WEB/jars/upload" \
       | python3 -c 'import json,sys,os; print(os.path.basename(json.load(sys.stdin)["filename"]))') || die "could not upload the job jar to $WEB"
+    # Run 1: what the machine spends its cores on while the backfill and the queries share it (the
+    # backfill runs in the serving job's JVM: one MiniCluster).
+    profile_start "$r" migration-backfill
     submitted=$(date +%s.%N)
     backfill=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$(backfill_body "$topic" "$alias" "bench-migration-backfill-$r")" \
       "$WEB/jars/$jar/run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jobid"])') || die "could not run the backfill job"
@@ -305,6 +310,7 @@ if section migration; then
     cli bench-queries --rate 20 --duration 20s --warmup 3s --queries "$OUT/data/queries-backlog.txt" \
       --out "$OUT/raw/migration-latency-backfill-$r.json" >/dev/null || log "backfill queries $((r + 1)): some unanswered or not ok"
     wait "$watcher" || true
+    profile_stop
     grep -q '"done": [0-9]' "$OUT/raw/migration-backfill-$r.json" || log "migration run $((r + 1)): the backfill did not catch up within 15 min"
     curl -fsS -X PATCH "$WEB/jobs/$backfill?mode=cancel" >/dev/null || log "could not cancel the backfill job $backfill"
     stop_job "migration-$r"
