@@ -1,6 +1,7 @@
 package dev.embedstream.common.milvus;
 
 import dev.embedstream.common.Hashing;
+import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.json.Json;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -46,6 +47,15 @@ public record VectorSpace(
     static final String SEPARATOR = "__";
     /** Milvus names are at most 255 characters; the model part is cut well below. */
     private static final int MAX_MODEL_PART = 48;
+
+    /**
+     * The space a job writes with model {@code spec} (its file hash, pooling and window), vectors
+     * of {@code dimension} and these chunk settings: the one place the job and the CLI build it.
+     */
+    public static VectorSpace of(ModelSpec spec, int dimension, int chunkTokens, int chunkOverlap) {
+        return new VectorSpace(spec.name(), spec.sha256(), spec.pooling().name().toLowerCase(Locale.ROOT), dimension,
+                spec.maxTokens(), chunkTokens, chunkOverlap, L2, ChunkRow.ID_SCHEME);
+    }
 
     /** The first 8 hex digits of the sha256 of {@link #json()}: what the collection name carries. */
     public String hash() {

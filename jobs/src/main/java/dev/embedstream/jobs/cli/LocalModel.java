@@ -1,10 +1,10 @@
 package dev.embedstream.jobs.cli;
 
+import dev.embedstream.common.cache.CacheKeys;
 import dev.embedstream.common.embed.EmbeddingEngine;
 import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.embed.Pooling;
-import dev.embedstream.common.milvus.ChunkRow;
 import dev.embedstream.common.milvus.VectorSpace;
 import java.nio.file.Path;
 import java.util.List;
@@ -13,9 +13,8 @@ import java.util.Locale;
 /**
  * A model opened in the CLI's own JVM (the model jars are on its classpath, scripts/embedstream):
  * to compute the vector space a job would stamp its collection with, and to embed evaluation
- * queries exactly as the query path does. The CLI jar carries no Flink, so it cannot use the job's
- * ModelSettings; {@link #space} builds the same record from the same inputs
- * (LocalModelMatchesTheJobsSpaceTest holds the two together).
+ * queries exactly as the query path does (normalised text). The CLI jar carries no Flink, so it
+ * cannot use the job's ModelSettings; both build the space with {@link VectorSpace#of}.
  */
 final class LocalModel implements AutoCloseable {
 
@@ -49,8 +48,7 @@ final class LocalModel implements AutoCloseable {
 
     /** The space a job with this model and these chunk settings writes (as ModelSettings.space). */
     static VectorSpace space(ModelSpec spec, int dimension, int chunkTokens, int chunkOverlap) {
-        return new VectorSpace(spec.name(), spec.sha256(), spec.pooling().name().toLowerCase(Locale.ROOT), dimension,
-                spec.maxTokens(), chunkTokens, chunkOverlap, VectorSpace.L2, ChunkRow.ID_SCHEME);
+        return VectorSpace.of(spec, dimension, chunkTokens, chunkOverlap);
     }
 
     /**
@@ -80,7 +78,7 @@ final class LocalModel implements AutoCloseable {
     }
 
     float[] embed(String text) {
-        return engine.embed(List.of(text))[0];
+        return engine.embed(List.of(CacheKeys.normalise(text)))[0];
     }
 
     @Override

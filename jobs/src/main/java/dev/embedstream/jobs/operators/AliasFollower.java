@@ -1,6 +1,5 @@
 package dev.embedstream.jobs.operators;
 
-import dev.embedstream.common.milvus.CollectionAlias;
 import dev.embedstream.common.milvus.CollectionAlias.Route;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
@@ -43,7 +42,8 @@ final class AliasFollower implements AutoCloseable {
             return t;
         });
         // The first read is awaited (briefly): a job restored after a swap must not route its first
-        // queries to its own collection before it has read where the alias points.
+        // queries to its own collection before it has read where the alias points. Always, not only
+        // on restore: this operator keeps no state, and Flink tells a stateless task nothing of it.
         try {
             refresher.submit(() -> refresh(milvus)).get(FIRST_READ_MS, TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
@@ -65,7 +65,9 @@ final class AliasFollower implements AutoCloseable {
             if (store == null) {
                 store = new MilvusStore(milvus);
             }
-            new CollectionAlias(store, milvus.collection()).serving().ifPresent(route -> {
+            // Only the alias is read each time; the stamp again only when the alias has moved.
+            store.aliasTarget(milvus.collection()).map(c -> c.equals(current.get().collection()) ? current.get()
+                    : new Route(c, store.spaceOf(c).orElse(null))).ifPresent(route -> {
                 if (route.space() == null) {
                     LOG.warn("alias {} serves {}, which carries no vector-space stamp: queries stay on {}",
                             milvus.collection(), route.collection(), current.get().collection());

@@ -69,6 +69,11 @@ final class BatchEmbedder implements AutoCloseable {
         return caches;
     }
 
+    /** The length of this model's vectors. */
+    int dimension() {
+        return embedder.dimension();
+    }
+
     /** The vector in the in-process cache, counted as an L1 hit, or null (not counted: the batch looks again). */
     float[] cachedInJvm(EmbeddingCache.Key key) {
         float[] v = caches.embeddings.getL1(key);

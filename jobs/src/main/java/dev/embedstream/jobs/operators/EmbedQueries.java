@@ -98,14 +98,15 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
             return m;
         }
         ModelSettings other = modelSettings.following(route.space());
-        EmbedderFactory factory = embedderFactory.forModel(other);
-        VectorSpace loaded = factory.space(other);
+        // Opened once: its dimension completes the space it is checked against.
+        m = new BatchEmbedder(other, cache, route.collection(), embedderFactory.forModel(other),
+                group.addGroup("followed_model", route.space().model()), (padded, millis) -> { });
+        VectorSpace loaded = other.space(m.dimension());
         if (!loaded.equals(route.space())) {
+            m.close();
             throw new IllegalStateException("collection " + route.collection() + " is stamped " + route.space().describe()
                     + " but model " + other.name() + " here is " + loaded.describe());
         }
-        m = new BatchEmbedder(other, cache, route.collection(), factory,
-                group.addGroup("followed_model", route.space().model()), (padded, millis) -> { });
         models.put(route.collection(), m);
         for (Iterator<Map.Entry<String, BatchEmbedder>> it = models.entrySet().iterator(); models.size() > MAX_MODELS; ) {
             Map.Entry<String, BatchEmbedder> eldest = it.next();

@@ -52,6 +52,8 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient ThreadPoolExecutor executor;
     /** Collections loaded (and the job's own created) since the last failed search. */
     private transient Set<String> ready;
+    /** The collection of the job's own space behind the alias (the alias itself without a space). */
+    private transient String ownCollection;
     private transient Counter answered;
     private transient Counter failed;
     private transient Histogram searchMillis;
@@ -85,8 +87,8 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         // Without the retrieval cache there is nothing to key, so the model is not asked.
         // Keyed as EmbedQueries keys the job's own collection (answers carry their key with them).
-        String own = space != null ? space.collectionName(milvus.collection()) : milvus.collection();
-        caches = Caches.forSearch(cache, own, cache.retrievalCacheOn() ? model.fingerprint() : "", group);
+        ownCollection = space != null ? space.collectionName(milvus.collection()) : milvus.collection();
+        caches = Caches.forSearch(cache, ownCollection, cache.retrievalCacheOn() ? model.fingerprint() : "", group);
         answered = group.counter("queriesAnswered");
         failed = group.counter("queriesFailed");
         searchMillis = group.histogram("milvusSearchMillis", new DescriptiveStatisticsHistogram(1000));
@@ -136,7 +138,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                     Math.min(milvus.connectTimeoutMs(), query.searchTimeoutMs())));
         }
         if (!ready.contains(collection)) {
-            if (space != null && collection.equals(space.collectionName(milvus.collection()))) {
+            if (space != null && collection.equals(ownCollection)) {
                 // Before the first document there is no collection: create it (stamped, behind the
                 // alias) so the answer is "no hits". A plain collection of an earlier version is
                 // refused: the answer is search_failed with the way out; the sink stops the job.

@@ -6,7 +6,6 @@ import static dev.embedstream.jobs.settings.Rules.require;
 import dev.embedstream.common.embed.ModelCatalog;
 import dev.embedstream.common.embed.ModelSpec;
 import dev.embedstream.common.embed.Pooling;
-import dev.embedstream.common.milvus.ChunkRow;
 import dev.embedstream.common.milvus.VectorSpace;
 import java.util.Locale;
 import java.io.Serializable;
@@ -63,9 +62,7 @@ public record ModelSettings(
 
     /** The vector space this model writes with these chunk settings; {@code dimension} is the model's. */
     public VectorSpace space(int dimension) {
-        ModelSpec spec = spec();
-        return new VectorSpace(spec.name(), spec.sha256(), spec.pooling().name().toLowerCase(Locale.ROOT), dimension,
-                spec.maxTokens(), chunkMaxTokens, chunkOverlapTokens, VectorSpace.L2, ChunkRow.ID_SCHEME);
+        return VectorSpace.of(spec(), dimension, chunkMaxTokens, chunkOverlapTokens);
     }
 
     /**

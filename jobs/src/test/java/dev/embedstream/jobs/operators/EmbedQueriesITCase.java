@@ -8,6 +8,10 @@ import dev.embedstream.common.cache.RedisLink;
 import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.json.Json;
+import dev.embedstream.common.milvus.ChunkRow;
+import dev.embedstream.common.milvus.CollectionAlias;
+import dev.embedstream.common.milvus.MilvusStore;
+import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.testing.TestServers;
 import dev.embedstream.jobs.TestSettings;
@@ -111,6 +115,35 @@ class EmbedQueriesITCase {
             assertThat(Json.parse(replies.get(0).json()).get("cache").asText()).isEqualTo("semantic");
             assertThat(h.extractOutputValues()).extracting(QueryTask::requestId)
                     .containsExactly("first", "other-top-k", "other-tenant");
+        }
+    }
+
+    @Test
+    void aQueryRoutedToACollectionWhoseModelCannotBeLoadedIsAnsweredModelUnavailable() throws Exception {
+        String alias = "eq_" + UUID.randomUUID().toString().replace('-', '_');
+        var settings = TestSettings.with("milvus.uri", TestServers.milvusUri(), "milvus.collection", alias,
+                "milvus.alias-refresh", "100ms");
+        // The alias serves a collection of a model this TaskManager does not have.
+        try (MilvusStore store = new MilvusStore(settings.milvus())) {
+            CollectionAlias collections = new CollectionAlias(store, alias);
+            collections.bindServing(((EmbedderFactory) RecordingEmbedder::new).space(settings.model()), true);
+            VectorSpace missing = new VectorSpace("no-such-model", "ab".repeat(32), "mean", 2, 256, 256, 32,
+                    VectorSpace.L2, ChunkRow.ID_SCHEME);
+            collections.swapTo(collections.ensure(missing).collection());
+        }
+        var op = TestOperators.embedQueries(settings, RecordingEmbedder::new);
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.setup();
+            h.open(); // reads the alias before the first query
+            h.processElement(new StreamRecord<>(query("lost", 0)));
+            List<Reply> replies = h.getSideOutput(Replies.TAG).stream().map(StreamRecord::getValue).toList();
+            assertThat(replies).extracting(Reply::requestId).containsExactly("lost");
+            var answer = Json.parse(replies.get(0).json());
+            assertThat(answer.get("status").asText()).isEqualTo("error");
+            assertThat(answer.get("error").get("code").asText()).isEqualTo("model_unavailable");
+            assertThat(answer.get("error").get("message").asText()).contains(alias + "__no_such_model__");
+            assertThat(h.extractOutputValues()).as("nothing sent on to search").isEmpty();
+            assertThat(RecordingEmbedder.CALLS).as("no model call").isEmpty();
         }
     }
 }
