@@ -154,6 +154,29 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<Integer> QUERY_MAX_IN_FLIGHT = key("query.max-in-flight")
             .intType().defaultValue(64).withDescription("concurrent searches per subtask");
 
+    // --- Overload control: per-tenant quotas ---------------------------------------------------
+    public static final ConfigOption<Double> QUOTA_QUERIES_PER_SECOND = key("quota.queries.per-second")
+            .doubleType().defaultValue(0.0)
+            .withDescription("queries a tenant may send per second (its burst: one second's worth, at least 1); past it "
+                    + "a query is answered at once `error` / `rate_limited` with `retry_after_ms`. Split evenly over "
+                    + "the query subtasks. 0 = no limit");
+    public static final ConfigOption<java.util.Map<String, String>> QUOTA_QUERIES_TENANTS = key("quota.queries.tenants")
+            .mapType().defaultValue(java.util.Map.of())
+            .withDescription("per-tenant overrides of `quota.queries.per-second`, `tenant:rate,tenant:rate` "
+                    + "(for example `gold:500,trial:2`; 0 = no limit for that tenant)");
+    public static final ConfigOption<Double> QUOTA_DOCUMENT_TOKENS_PER_SECOND = key("quota.documents.tokens-per-second")
+            .doubleType().defaultValue(0.0)
+            .withDescription("model tokens of documents a tenant may have embedded per second (burst: one second's "
+                    + "worth). A tenant past it is slowed, never refused: its chunks wait in the document lane "
+                    + "(in operator state) while other tenants' go first. Split evenly over the subtasks. 0 = no limit");
+    public static final ConfigOption<java.util.Map<String, String>> QUOTA_DOCUMENTS_TENANTS = key("quota.documents.tenants")
+            .mapType().defaultValue(java.util.Map.of())
+            .withDescription("per-tenant overrides of `quota.documents.tokens-per-second`, `tenant:rate,tenant:rate`");
+    public static final ConfigOption<Integer> QUOTA_MAX_TENANTS = key("quota.max-tenants")
+            .intType().defaultValue(10_000)
+            .withDescription("token buckets kept per subtask and kind; past it the least recently seen tenant's "
+                    + "bucket is dropped (it starts full again when the tenant returns)");
+
     // --- State ---------------------------------------------------------------------------------
     public static final ConfigOption<Duration> DEDUP_TTL = key("dedup.ttl")
             .durationType().defaultValue(Duration.ofDays(7))

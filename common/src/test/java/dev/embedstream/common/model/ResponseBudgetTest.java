@@ -130,7 +130,7 @@ class ResponseBudgetTest {
             hits.add(new Hit(repeat("d\\", 512) + i, i, 0.5, text, meta));
         }
         String huge = Json.write(new Response(requestId, null, "ok", hits, "miss", repeat("model", 2 * KIB), 1L,
-                new ErrorInfo("search_failed", repeat(escapes, 2_000_000)), null));
+                new ErrorInfo("search_failed", repeat(escapes, 2_000_000)), null, null));
 
         for (int budget : new int[] {ResponseBudget.MIN_BYTES, 16 * KIB, 64 * KIB, BUDGET, ResponseBudget.MAX_BYTES}) {
             String fitted = ResponseBudget.fit(huge, budget);

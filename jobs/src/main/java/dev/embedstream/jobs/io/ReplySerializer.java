@@ -66,7 +66,7 @@ public class ReplySerializer implements KafkaRecordSerializationSchema<Reply> {
     /** Small by construction; {@link ResponseBudget#fit} proves it against the budget anyway. */
     private String tooLarge(Reply reply, int bytes) {
         Response error = new Response(reply.requestId(), reply.tenant(), Response.ERROR, null, null, null, null, new ErrorInfo(ResponseBudget.TOO_LARGE,
-                "the response was " + bytes + " bytes, over response.max-bytes (" + maxBytes + "); ask for fewer hits"), true);
+                "the response was " + bytes + " bytes, over response.max-bytes (" + maxBytes + "); ask for fewer hits"), true, null);
         return ResponseBudget.fit(Json.write(error), maxBytes);
     }
 
