@@ -35,7 +35,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Thousands of mutated records (bit flips, truncation, hostile strings, deep nesting, duplicate
  * keys, wrong types, invalid UTF-8, tombstones, and records up to the broker's 1 MiB limit: control
  * bytes, random bytes, oversized metadata and text, documents that chunk past the cap) through the
- * running job with restarts disabled: the job never fails, every document is either in Milvus or in
+ * running job: no record ever fails it (its exception history names infrastructure only: a remote
+ * call that timed out on a loaded machine), every document is either in Milvus or in
  * the DLQ with its key (a tombstone is a delete), every dead letter fits its budget, and every
  * query that names a request id is answered once.
  */
@@ -161,7 +162,10 @@ class FuzzedInputITCase {
         try (KafkaTestSupport kafka = new KafkaTestSupport(TestServers.kafkaBootstrap());
                 MilvusStore milvus = test.milvus()) {
             test.createTopics(kafka);
-            JobClient job = test.start("--restart-strategy.type", "none");
+            // Restarts allowed, for infrastructure only: a loaded machine's Milvus may time out a call
+            // at start. The exception history proves no record ever failed the job.
+            JobClient job = test.start("--restart-strategy.type", "fixed-delay", "--restart-strategy.fixed-delay.attempts", "20",
+                    "--restart-strategy.fixed-delay.delay", "1s");
 
             for (int i = 0; i < DOCUMENTS; i++) {
                 JsonNode base = Json.mapper().readTree(corpus.get(i % corpus.size()));
@@ -205,30 +209,40 @@ class FuzzedInputITCase {
             assertThat(bigDocuments).as("documents that chunk past the cap").isPositive();
 
             int expectedDead = expectDeadDocKeys.size() + expectDeadQueries;
-            List<ConsumerRecord<String, String>> dead = kafka.readUntil(test.deadLetters, rs -> rs.size() >= expectedDead, WAIT);
+            List<ConsumerRecord<String, String>> dead = kafka.readUntil(test.deadLetters, rs -> {
+                JobDiagnosis.requireRunning(job);
+                return rs.stream().map(ConsumerRecord::key).distinct().count() >= expectedDead;
+            }, WAIT);
             Set<String> deadDocKeys = dead.stream().filter(r -> r.value().contains("\"source_topic\":\"" + test.documents + "\""))
                     .map(ConsumerRecord::key).collect(Collectors.toSet());
-            assertThat(deadDocKeys).isEqualTo(expectDeadDocKeys);
-            assertThat(dead).hasSize(expectedDead);
+            assertThat(deadDocKeys).as(() -> deadDocKeys.size() + " of " + expectDeadDocKeys.size() + " document dead letters ("
+                    + dead.size() + " of " + expectedDead + " in all) within " + WAIT + "; " + JobDiagnosis.of(job))
+                    .isEqualTo(expectDeadDocKeys);
+            // Once each; a restart (infrastructure only, below) may replay some at least once.
+            assertThat(dead.stream().map(ConsumerRecord::key).distinct().count()).isEqualTo(expectedDead);
             for (ConsumerRecord<String, String> r : dead) {
                 assertThat(Json.parse(r.value()).get("error").get("message").asText()).isNotBlank();
                 assertThat(r.serializedValueSize()).as("a dead letter fits its budget").isLessThan(80 * 1024);
             }
 
             List<ConsumerRecord<String, String>> answers = kafka.readUntil(test.responses,
-                    rs -> rs.stream().map(ConsumerRecord::key).collect(Collectors.toSet()).containsAll(expectAnswered), WAIT);
+                    rs -> {
+                        JobDiagnosis.requireRunning(job);
+                        return rs.stream().map(ConsumerRecord::key).collect(Collectors.toSet()).containsAll(expectAnswered);
+                    }, WAIT);
             Map<String, Long> perId = answers.stream().collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
             assertThat(perId.keySet()).containsAll(expectAnswered);
 
             List<String> upserted = expectInMilvus.entrySet().stream().filter(e -> e.getValue().equals("upsert"))
                     .map(Map.Entry::getKey).toList();
-            awaitInMilvus(milvus, upserted);
+            awaitInMilvus(milvus, upserted, job);
             assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
+            assertThat(JobDiagnosis.recordFailures(cluster.getRestAddress().get(), job)).isEmpty();
             job.cancel().get();
         }
     }
 
-    private static void awaitInMilvus(MilvusStore milvus, List<String> docIds) throws InterruptedException {
+    private static void awaitInMilvus(MilvusStore milvus, List<String> docIds, JobClient job) throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         Set<String> missing = new HashSet<>(docIds);
         while (System.nanoTime() < deadline && !missing.isEmpty()) {
@@ -240,9 +254,10 @@ class FuzzedInputITCase {
                 // no collection before the first write
             }
             if (!missing.isEmpty()) {
+                JobDiagnosis.requireRunning(job);
                 Thread.sleep(500);
             }
         }
-        assertThat(missing).as("valid documents missing from Milvus").isEmpty();
+        assertThat(missing).as(() -> missing.size() + " valid documents missing from Milvus; " + JobDiagnosis.of(job)).isEmpty();
     }
 }
