@@ -153,6 +153,16 @@ public final class EmbedstreamOptions {
             .withDescription("Milvus search budget per query; past it the answer is an `error`");
     public static final ConfigOption<Integer> QUERY_MAX_IN_FLIGHT = key("query.max-in-flight")
             .intType().defaultValue(64).withDescription("concurrent searches per subtask");
+    public static final ConfigOption<Boolean> QUERY_FAST_PATH = key("query.fast-path.enabled")
+            .booleanType().defaultValue(true)
+            .withDescription("answer a query whose answer is in this TaskManager's retrieval cache (L1, fresh epoch) in "
+                    + "the first query operator, chained to the source, with no network exchange (needs the retrieval "
+                    + "cache and Redis)");
+    public static final ConfigOption<Integer> QUERY_FAST_PATH_REMEMBERED_IDS = key("query.fast-path.remembered-ids")
+            .intType().defaultValue(100_000)
+            .withDescription("(tenant, `request_id`)s the fast path remembers per subtask for `dedup.query-ttl` (about "
+                    + "200 bytes each), to answer a different query under a used request id `request_id_conflict`; "
+                    + "past it the least recently seen is forgotten");
 
     // --- Overload control: per-tenant quotas ---------------------------------------------------
     public static final ConfigOption<Double> QUOTA_QUERIES_PER_SECOND = key("quota.queries.per-second")

@@ -1,5 +1,6 @@
 package dev.embedstream.jobs;
 
+import dev.embedstream.jobs.operators.AnswerCachedQueries;
 import dev.embedstream.jobs.operators.ChunkDocuments;
 import dev.embedstream.jobs.operators.DeadLetters;
 import dev.embedstream.jobs.operators.DedupDocuments;
@@ -35,7 +36,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *
  * <pre>
  * documents -> parse -> keyBy tenant:doc_id -> dedup -> chunk -> embed-documents -> milvus-upsert
- * queries   -> parse (bad: DLQ + error; late: expired) -> keyBy tenant:request_id -> dedup (repeats ─┐,
+ * queries   -> parse (bad: DLQ + error; late: expired) -> answer-cached (L1 hit: -> responses, in this task)
+ *              -> keyBy tenant:request_id -> dedup (repeats ─┐,
  *              conflicts: error) -> embed-queries -> search-milvus -> keyBy tenant:request_id
  *              -> reply-cache (cut to response.max-bytes) <──────────────────────────────────────┘ -> responses
  * </pre>
@@ -102,7 +104,16 @@ public final class Pipeline {
                         settings.limits().deadLetters()))
                 .name("parse-queries").uid("parse-queries").setMaxParallelism(maxParallelism);
 
-        SingleOutputStreamOperator<QueryTask> firstAsks = queries
+        // Cache hits are answered in the source's task, to a response sink chained to it.
+        SingleOutputStreamOperator<QueryTask> asked = queries
+                .process(new AnswerCachedQueries(settings.query().fastPath(), settings.cache(), settings.milvus(), space,
+                        settings.query().aliasRefreshMs(), embedder, settings.state().queryDedupTtlMs(),
+                        settings.query().fastPathRememberedIds(), Math.toIntExact(settings.limits().responseMaxBytes())))
+                .name("answer-cached").uid("answer-cached").setMaxParallelism(maxParallelism);
+        asked.getSideOutput(AnswerCachedQueries.ANSWERED).sinkTo(sinks.responses())
+                .name("fast-responses").uid("sink-fast-responses").setMaxParallelism(maxParallelism);
+
+        SingleOutputStreamOperator<QueryTask> firstAsks = asked
                 .keyBy(QueryTask::key)
                 .process(new DedupQueries(settings.state().queryDedupTtlMs()))
                 .name("dedup-queries").uid("dedup-queries").setMaxParallelism(maxParallelism);
@@ -122,7 +133,7 @@ public final class Pipeline {
 
         // Every reply passes the reply cache, which cuts it to the response budget; only answers to
         // first asks are kept there, under the query's (tenant, request id).
-        answers.union(queries.getSideOutput(Replies.TAG), firstAsks.getSideOutput(Replies.TAG),
+        answers.union(queries.getSideOutput(Replies.TAG), asked.getSideOutput(Replies.TAG), firstAsks.getSideOutput(Replies.TAG),
                         embeddedQueries.getSideOutput(Replies.TAG))
                 .keyBy(Reply::key)
                 .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::key))

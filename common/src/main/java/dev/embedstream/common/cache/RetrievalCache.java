@@ -123,6 +123,17 @@ public final class RetrievalCache {
     }
 
     /**
+     * Reads the tenants' epochs from Redis (one call) and trusts them for another refresh interval:
+     * what keeps {@link #freshEpoch} answering for tenants asked about all the time. When Redis
+     * cannot be read, the old epochs simply age out.
+     */
+    public void refresh(Collection<String> tenants) {
+        if (!tenants.isEmpty()) {
+            epochs.read(new ArrayList<>(new LinkedHashSet<>(tenants))).ifPresent(freshEpochs::putAll);
+        }
+    }
+
+    /**
      * The cache key of a query answer at a given epoch:
      * {@code embedstream:ret:<collection>:<tenant>:<epoch>:<digest of model, top_k and filter>:<sha256 of
      * the normalised text>}. Tenants, epoch tokens and digests hold no colon, so the fields stay
