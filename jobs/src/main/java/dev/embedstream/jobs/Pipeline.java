@@ -1,5 +1,6 @@
 package dev.embedstream.jobs;
 
+import dev.embedstream.jobs.operators.AdmitQueries;
 import dev.embedstream.jobs.operators.ChunkDocuments;
 import dev.embedstream.jobs.operators.DeadLetters;
 import dev.embedstream.jobs.operators.DedupDocuments;
@@ -35,8 +36,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *
  * <pre>
  * documents -> parse -> keyBy tenant:doc_id -> dedup -> chunk -> embed-documents -> milvus-upsert
- * queries   -> parse (bad: DLQ + error; late: expired) -> keyBy tenant:request_id -> dedup (repeats ─┐,
- *              conflicts: error) -> embed-queries -> search-milvus -> keyBy tenant:request_id
+ * queries   -> parse (bad: DLQ + error; late: expired) -> admit (over quota: rate_limited; past its
+ *              latency budget: overloaded) -> keyBy tenant:request_id -> dedup (repeats ─┐,
+ *              conflicts: error) -> embed-queries -> search-milvus (adaptive concurrency; expected wait
+ *              past the deadline: overloaded) -> keyBy tenant:request_id
  *              -> reply-cache (cut to response.max-bytes) <──────────────────────────────────────┘ -> responses
  * </pre>
  *
@@ -102,7 +105,13 @@ public final class Pipeline {
                         settings.limits().deadLetters()))
                 .name("parse-queries").uid("parse-queries").setMaxParallelism(maxParallelism);
 
-        SingleOutputStreamOperator<QueryTask> firstAsks = queries
+        // Quotas and the latency budget are checked where queries enter, chained to the parser: a
+        // query refused here costs no exchange, no state and no embedding.
+        SingleOutputStreamOperator<QueryTask> admitted = queries
+                .process(new AdmitQueries(settings.quota(), settings.query().maxLatencyMs()))
+                .name("admit-queries").uid("admit-queries").setMaxParallelism(maxParallelism);
+
+        SingleOutputStreamOperator<QueryTask> firstAsks = admitted
                 .keyBy(QueryTask::key)
                 .process(new DedupQueries(settings.state().queryDedupTtlMs()))
                 .name("dedup-queries").uid("dedup-queries").setMaxParallelism(maxParallelism);
@@ -122,7 +131,7 @@ public final class Pipeline {
 
         // Every reply passes the reply cache, which cuts it to the response budget; only answers to
         // first asks are kept there, under the query's (tenant, request id).
-        answers.union(queries.getSideOutput(Replies.TAG), firstAsks.getSideOutput(Replies.TAG),
+        answers.union(queries.getSideOutput(Replies.TAG), admitted.getSideOutput(Replies.TAG), firstAsks.getSideOutput(Replies.TAG),
                         embeddedQueries.getSideOutput(Replies.TAG))
                 .keyBy(Reply::key)
                 .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::key))

@@ -61,7 +61,7 @@ class JobSettingsTest {
         assertThatThrownBy(() -> new StateSettings(st.dedupTtlMs(), st.queryDedupTtlMs(), 0))
                 .hasMessageStartingWith("job.max-parallelism ");
         QuerySettings q = valid.query();
-        assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0, q.aliasRefreshMs()))
+        assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0, q.aliasRefreshMs(), q.maxLatencyMs()))
                 .hasMessageStartingWith("query.max-in-flight ");
     }
 

@@ -7,16 +7,17 @@ import java.io.Serializable;
 import org.apache.flink.configuration.ReadableConfig;
 
 /** How queries are answered: {@code query.*}. */
-public record QuerySettings(int defaultTopK, long searchTimeoutMs, int maxInFlight, long aliasRefreshMs)
-        implements Serializable {
+public record QuerySettings(int defaultTopK, long searchTimeoutMs, int maxInFlight, long aliasRefreshMs,
+        long maxLatencyMs) implements Serializable {
 
     public QuerySettings {
         require(maxInFlight >= 1, QUERY_MAX_IN_FLIGHT, "must be >= 1");
         require(aliasRefreshMs >= 50, MILVUS_ALIAS_REFRESH, "must be >= 50 ms");
+        require(maxLatencyMs >= 1, QUERY_MAX_LATENCY, "must be >= 1 ms");
     }
 
     public static QuerySettings from(ReadableConfig c) {
         return new QuerySettings(c.get(QUERY_DEFAULT_TOP_K), c.get(QUERY_TIMEOUT).toMillis(), c.get(QUERY_MAX_IN_FLIGHT),
-                c.get(MILVUS_ALIAS_REFRESH).toMillis());
+                c.get(MILVUS_ALIAS_REFRESH).toMillis(), c.get(QUERY_MAX_LATENCY).toMillis());
     }
 }
