@@ -42,6 +42,11 @@ class JobSettingsTest {
                 new String[] {"milvus.write.max-batch-rows", "0"},
                 new String[] {"dlq.max-payload-bytes", "10"},
                 new String[] {"query.max-in-flight", "0"},
+                new String[] {"query.max-latency", "0ms"},
+                new String[] {"quota.queries.per-second", "-1"},
+                new String[] {"quota.queries.tenants", "acme:fast"},
+                new String[] {"quota.documents.tenants", "acme:-5"},
+                new String[] {"quota.max-tenants", "0"},
                 new String[] {"job.max-parallelism", "0"});
         for (String[] kv : broken) {
             assertThatThrownBy(() -> TestSettings.with(kv[0], kv[1])).as(kv[0])

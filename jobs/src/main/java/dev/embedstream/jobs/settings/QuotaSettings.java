@@ -34,7 +34,7 @@ public record QuotaSettings(TenantRates queryRates, TenantRates documentRates, i
         try {
             return TenantRates.of(rate, c.get(tenants));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(tenants.key() + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(tenants.key() + " refused: " + e.getMessage(), e);
         }
     }
 }
