@@ -112,7 +112,8 @@ class SearchMilvusTest {
             JsonNode shed = answers.get("hurried-" + i);
             assertThat(shed.get("status").asText()).isEqualTo("error");
             assertThat(shed.get("error").get("code").asText()).isEqualTo("overloaded");
-            assertThat(shed.get("error").get("message").asText()).containsPattern("answer expected in 6\\d\\d ms");
+            // Two searches of about 300 ms each (as measured) until its own would end.
+            assertThat(shed.get("error").get("message").asText()).containsPattern("answer expected in [6-9]\\d\\d ms");
             // took_ms: answered when asked, not after the searches ahead of it.
             assertThat(shed.get("took_ms").asLong()).isLessThan(200);
         }
