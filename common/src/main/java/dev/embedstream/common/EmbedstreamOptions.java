@@ -152,7 +152,15 @@ public final class EmbedstreamOptions {
             .durationType().defaultValue(Duration.ofSeconds(5))
             .withDescription("Milvus search budget per query; past it the answer is an `error`");
     public static final ConfigOption<Integer> QUERY_MAX_IN_FLIGHT = key("query.max-in-flight")
-            .intType().defaultValue(64).withDescription("concurrent searches per subtask");
+            .intType().defaultValue(64).withDescription("queries per subtask inside the search operator (searching or "
+                    + "waiting for a search permit); also the most concurrent Milvus searches the adaptive limit may "
+                    + "reach (it starts at 8 or this, whichever is less, and follows the measured search latency)");
+    public static final ConfigOption<Duration> QUERY_MAX_LATENCY = key("query.max-latency")
+            .durationType().defaultValue(Duration.ofSeconds(2))
+            .withDescription("latency budget of a query without `deadline_ms`: a query's effective deadline is the "
+                    + "earlier of its `deadline_ms` and its Kafka timestamp + this. A query that has already waited "
+                    + "past it when it enters, or whose expected wait for a Milvus search passes it, is answered at "
+                    + "once `error` / `overloaded`, never late");
     public static final ConfigOption<Boolean> QUERY_FAST_PATH = key("query.fast-path.enabled")
             .booleanType().defaultValue(true)
             .withDescription("answer a query whose answer is in this TaskManager's retrieval cache (L1, fresh epoch) in "

@@ -8,6 +8,7 @@ import dev.embedstream.jobs.settings.LimitSettings;
 import dev.embedstream.jobs.settings.MilvusWriteSettings;
 import dev.embedstream.jobs.settings.ModelSettings;
 import dev.embedstream.jobs.settings.QuerySettings;
+import dev.embedstream.jobs.settings.QuotaSettings;
 import dev.embedstream.jobs.settings.Role;
 import dev.embedstream.jobs.settings.StateSettings;
 import java.io.Serializable;
@@ -28,6 +29,7 @@ public record JobSettings(
         KafkaSettings kafka,
         LimitSettings limits,
         QuerySettings query,
+        QuotaSettings quota,
         StateSettings state,
         Role role)
         implements Serializable {
@@ -43,6 +45,7 @@ public record JobSettings(
                 KafkaSettings.from(c),
                 LimitSettings.from(c),
                 QuerySettings.from(c),
+                QuotaSettings.from(c),
                 StateSettings.from(c),
                 Role.from(c));
     }

@@ -1,5 +1,6 @@
 package dev.embedstream.jobs;
 
+import dev.embedstream.jobs.operators.AdmitQueries;
 import dev.embedstream.jobs.operators.AnswerCachedQueries;
 import dev.embedstream.jobs.operators.ChunkDocuments;
 import dev.embedstream.jobs.operators.DeadLetters;
@@ -36,9 +37,11 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *
  * <pre>
  * documents -> parse -> keyBy tenant:doc_id -> dedup -> chunk -> embed-documents -> milvus-upsert
- * queries   -> parse (bad: DLQ + error; late: expired) -> answer-cached (L1 hit: -> responses, in this task)
+ * queries   -> parse (bad: DLQ + error; late: expired) -> admit (over quota: rate_limited; past its
+ *              latency budget: overloaded) -> answer-cached (L1 hit: -> responses, in this task)
  *              -> keyBy tenant:request_id -> dedup (repeats ─┐,
- *              conflicts: error) -> embed-queries -> search-milvus -> keyBy tenant:request_id
+ *              conflicts: error) -> embed-queries -> search-milvus (adaptive concurrency; expected wait
+ *              past the deadline: overloaded) -> keyBy tenant:request_id
  *              -> reply-cache (cut to response.max-bytes) <──────────────────────────────────────┘ -> responses
  * </pre>
  *
@@ -104,8 +107,14 @@ public final class Pipeline {
                         settings.limits().deadLetters()))
                 .name("parse-queries").uid("parse-queries").setMaxParallelism(maxParallelism);
 
+        // Quotas and the latency budget are checked where queries enter, chained to the parser: a
+        // query refused here costs no exchange, no state and no embedding.
+        SingleOutputStreamOperator<QueryTask> admitted = queries
+                .process(new AdmitQueries(settings.quota(), settings.query().maxLatencyMs()))
+                .name("admit-queries").uid("admit-queries").setMaxParallelism(maxParallelism);
+
         // Cache hits are answered in the source's task, to a response sink chained to it.
-        SingleOutputStreamOperator<QueryTask> asked = queries
+        SingleOutputStreamOperator<QueryTask> asked = admitted
                 .process(new AnswerCachedQueries(settings.query().fastPath(), settings.cache(), settings.milvus(), space,
                         settings.query().aliasRefreshMs(), embedder, settings.state().queryDedupTtlMs(),
                         settings.query().fastPathRememberedIds(), Math.toIntExact(settings.limits().responseMaxBytes())))
@@ -133,7 +142,8 @@ public final class Pipeline {
 
         // Every reply passes the reply cache, which cuts it to the response budget; only answers to
         // first asks are kept there, under the query's (tenant, request id).
-        answers.union(queries.getSideOutput(Replies.TAG), asked.getSideOutput(Replies.TAG), firstAsks.getSideOutput(Replies.TAG),
+        answers.union(queries.getSideOutput(Replies.TAG), admitted.getSideOutput(Replies.TAG), asked.getSideOutput(Replies.TAG),
+                        firstAsks.getSideOutput(Replies.TAG),
                         embeddedQueries.getSideOutput(Replies.TAG))
                 .keyBy(Reply::key)
                 .connect(firstAsks.getSideOutput(DedupQueries.REPEATS).keyBy(QueryTask::key))

@@ -42,6 +42,11 @@ class JobSettingsTest {
                 new String[] {"milvus.write.max-batch-rows", "0"},
                 new String[] {"dlq.max-payload-bytes", "10"},
                 new String[] {"query.max-in-flight", "0"},
+                new String[] {"query.max-latency", "0ms"},
+                new String[] {"quota.queries.per-second", "-1"},
+                new String[] {"quota.queries.tenants", "acme:fast"},
+                new String[] {"quota.documents.tenants", "acme:-5"},
+                new String[] {"quota.max-tenants", "0"},
                 new String[] {"job.max-parallelism", "0"});
         for (String[] kv : broken) {
             assertThatThrownBy(() -> TestSettings.with(kv[0], kv[1])).as(kv[0])
@@ -61,7 +66,8 @@ class JobSettingsTest {
         assertThatThrownBy(() -> new StateSettings(st.dedupTtlMs(), st.queryDedupTtlMs(), 0))
                 .hasMessageStartingWith("job.max-parallelism ");
         QuerySettings q = valid.query();
-        assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0, q.aliasRefreshMs(), true, 1))
+        assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0, q.aliasRefreshMs(), q.maxLatencyMs(),
+                true, 1))
                 .hasMessageStartingWith("query.max-in-flight ");
     }
 

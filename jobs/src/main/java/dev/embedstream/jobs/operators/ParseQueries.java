@@ -52,8 +52,7 @@ public class ParseQueries extends DeadLetteringFunction<KafkaRecord, QueryTask> 
             if (task.expiredAt(now)) {
                 expired.inc();
                 // Not through dedup, so not kept: a retry with a new deadline must get a real answer.
-                ctx.output(Replies.TAG, Replies.unkept(Response.expired(task.requestId(), now - task.receivedAtMs())
-                        .withTenant(task.tenant()), task.replyPartition()));
+                ctx.output(Replies.TAG, Replies.expiredOnArrival(task, now));
                 return;
             }
             accepted.inc();

@@ -35,8 +35,29 @@ public final class Replies {
         return of(q, Response.expired(q.requestId(), now - q.receivedAtMs()));
     }
 
+    /**
+     * {@code expired} for a query that has not passed dedup: not kept, so a retry with a new
+     * deadline gets a real answer.
+     */
+    public static Reply expiredOnArrival(QueryTask q, long now) {
+        return unkept(Response.expired(q.requestId(), now - q.receivedAtMs()).withTenant(q.tenant()), q.replyPartition());
+    }
+
     public static Reply error(QueryTask q, String code, String message, long now) {
         return of(q, Response.error(q.requestId(), code, message, now - q.receivedAtMs()));
+    }
+
+    /**
+     * {@code error} / {@code overloaded}: the query would be answered after its effective deadline
+     * ({@link QueryTask#effectiveDeadlineMs}), so it is answered now instead of late.
+     *
+     * @param expectedWaitMs in how long its answer was expected (0: its deadline has passed already)
+     */
+    public static Response overloaded(QueryTask q, long expectedWaitMs, long deadlineMs, long now) {
+        return Response.error(q.requestId(), Response.OVERLOADED, "overloaded: waited " + (now - q.receivedAtMs())
+                + " ms, answer expected in " + expectedWaitMs + " ms more: " + (now + expectedWaitMs - deadlineMs)
+                + " ms past its deadline (deadline_ms, or query.max-latency after it was sent); retry later",
+                now - q.receivedAtMs()).withTenant(q.tenant());
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.model.Response;
+import dev.embedstream.jobs.metrics.TenantMetrics;
 import dev.embedstream.jobs.settings.CacheSettings;
 import dev.embedstream.jobs.settings.ModelSettings;
 import dev.embedstream.jobs.settings.QuerySettings;
@@ -17,9 +18,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -32,8 +35,16 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 /**
  * Searches Milvus for each embedded query, off the task thread, and turns the result into the
  * query's one terminal response: {@code ok} with hits, or {@code error} when Milvus fails or the
- * search outlives its budget. In-flight searches are bounded by the async operator's capacity.
- * An answer is stored in the retrieval cache under the key {@link EmbedQueries} gave the query
+ * search outlives its budget.
+ *
+ * <p>Searches run under an adaptive concurrency limit ({@link SearchQueue}: Gradient2, between 1
+ * and {@code query.max-in-flight}, following the measured search latency); a query without a
+ * permit waits, and is answered {@code error} / {@code overloaded} as soon as its expected wait
+ * puts it past its effective deadline ({@link QueryTask#effectiveDeadlineMs}: {@code deadline_ms},
+ * or {@code query.max-latency} after it was sent), never late. That answer is kept for its
+ * request id like any answer after dedup (a repeat must get one).
+ *
+ * <p> * An answer is stored in the retrieval cache under the key {@link EmbedQueries} gave the query
  * (and in the semantic cache under that key's group); the caches come from {@link Caches}, keyed
  * by the fingerprint of the same model as the query embedder's. Each query searches the collection
  * {@link EmbedQueries} routed it to (the one its vector was embedded for), and its answer names
@@ -50,6 +61,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient MilvusStore store;
     private transient Caches caches;
     private transient ThreadPoolExecutor executor;
+    private transient SearchQueue<Pending> queue;
+    /** Sheds waiting queries whose expected wait passed their deadline while no search ends. */
+    private transient ScheduledExecutorService shedder;
     /** Collections loaded (and the job's own created) since the last failed search. */
     private transient Set<String> ready;
     /** The collection of the job's own space behind the alias (the alias itself without a space). */
@@ -58,6 +72,13 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient Counter failed;
     private transient Histogram searchMillis;
     private transient Histogram endToEndMillis;
+    private transient TenantMetrics<Counter> shed;
+
+    /** A query waiting for, or holding, a search permit, with where its answer goes. */
+    private record Pending(QueryTask q, ResultFuture<Reply> result) {}
+
+    /** How often waiting queries are checked against their deadlines. */
+    private static final long SHED_CHECK_MS = 5;
 
     /**
      * @param modelSettings the query embedder's model: its name goes into answers
@@ -76,13 +97,14 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
 
     @Override
     public void open(OpenContext ctx) {
-        int threads = Math.min(query.maxInFlight(), 8);
-        executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(query.maxInFlight()), r -> {
-                    Thread t = new Thread(r, "milvus-search");
-                    t.setDaemon(true);
-                    return t;
-                });
+        // As many threads as the limit may grant permits (idle ones end): the permits bound the searches.
+        executor = new ThreadPoolExecutor(query.maxInFlight(), query.maxInFlight(), 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> daemon(r, "milvus-search"));
+        executor.allowCoreThreadTimeOut(true);
+        queue = new SearchQueue<>(query.maxInFlight(), query.maxInFlight(), System::currentTimeMillis, System::nanoTime,
+                this::run, this::shed);
+        shedder = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "milvus-search-shedder"));
+        shedder.scheduleWithFixedDelay(queue::sweep, SHED_CHECK_MS, SHED_CHECK_MS, TimeUnit.MILLISECONDS);
         ready = ConcurrentHashMap.newKeySet();
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         // Without the retrieval cache there is nothing to key, so the model is not asked.
@@ -93,7 +115,17 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         failed = group.counter("queriesFailed");
         searchMillis = group.histogram("milvusSearchMillis", new DescriptiveStatisticsHistogram(1000));
         endToEndMillis = group.histogram("queryLatencyMillis", new DescriptiveStatisticsHistogram(1000));
-        group.gauge("searchesInFlight", () -> executor.getActiveCount() + executor.getQueue().size());
+        group.gauge("searchesInFlight", queue::inFlight);
+        group.gauge("searchesWaiting", queue::waiting);
+        group.gauge("searchConcurrencyLimit", queue::limit);
+        // Tenants named in quotas are registered by AdmitQueries, which sheds into the same counter.
+        shed = new TenantMetrics<>(group, List.of(), g -> g.counter("queriesShed"));
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
     }
 
     @Override
@@ -103,28 +135,55 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             result.complete(List.of(Replies.expired(q, now)));
             return;
         }
+        queue.offer(new Pending(q, result), q.effectiveDeadlineMs(query.maxLatencyMs()));
+    }
+
+    /** Runs a query's search, which holds {@code permit} until it ends. */
+    private void run(Pending p, SearchQueue.Permit permit) {
+        QueryTask q = p.q();
+        long started = System.currentTimeMillis();
         CompletableFuture<Reply> search;
         try {
             search = CompletableFuture.supplyAsync(() -> search(q), executor);
-        } catch (RejectedExecutionException e) {
+        } catch (RejectedExecutionException closing) {
+            queue.failed(permit);
             failed.inc();
-            result.complete(List.of(Replies.error(q, "overloaded", "too many searches in flight; retry", now)));
+            p.result().complete(List.of(Replies.error(q, "search_failed", "the search operator is closing; retry", started)));
             return;
         }
         search.whenComplete((reply, error) -> {
             long done = System.currentTimeMillis();
+            // A search that outlived its budget (answered by timeout()) says Milvus is slow.
+            if (done - started >= query.searchTimeoutMs()) {
+                queue.timedOut(permit);
+            } else if (error != null) {
+                queue.failed(permit);
+            } else {
+                queue.succeeded(permit);
+            }
             if (error != null) {
                 failed.inc();
                 // A restarted Milvus has the collection but not loaded: load it again on the next search.
                 ready.remove(collectionOf(q));
                 Throwable cause = error.getCause() != null ? error.getCause() : error;
-                result.complete(List.of(Replies.error(q, "search_failed", "Milvus search failed: " + cause.getMessage(), done)));
+                p.result().complete(List.of(Replies.error(q, "search_failed", "Milvus search failed: " + cause.getMessage(), done)));
             } else {
                 answered.inc();
                 endToEndMillis.update(done - q.receivedAtMs());
-                result.complete(List.of(reply));
+                p.result().complete(List.of(reply));
             }
         });
+    }
+
+    /** Answers a query that would get its answer past its deadline: now, instead of late. */
+    private void shed(Pending p, long expectedWaitMs, long deadlineMs, long now) {
+        QueryTask q = p.q();
+        if (q.expiredAt(now)) {
+            p.result().complete(List.of(Replies.expired(q, now)));
+            return;
+        }
+        shed.of(q.tenant()).inc();
+        p.result().complete(List.of(Replies.of(q, Replies.overloaded(q, expectedWaitMs, deadlineMs, now))));
     }
 
     /**
@@ -160,8 +219,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         return q.collection() != null ? q.collection() : milvus.collection();
     }
 
+    /** One Milvus search, on a search thread (a test of the shedding overrides it with a slow one). */
     @SuppressWarnings("unchecked")
-    private Reply search(QueryTask q) {
+    Reply search(QueryTask q) {
         long t0 = System.nanoTime();
         String collection = collectionOf(q);
         MilvusStore store = store(collection, q.vector().length);
@@ -181,13 +241,19 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     @Override
     public void timeout(QueryTask q, ResultFuture<Reply> result) {
         failed.inc();
+        // Still waiting for a permit: it must not start a search nobody waits for.
+        boolean waited = queue.cancel(p -> p.q() == q);
         result.complete(List.of(Replies.error(q, "search_timeout",
-                "no answer from Milvus within query.search-timeout (" + query.searchTimeoutMs() + " ms)",
+                (waited ? "no Milvus search permit" : "no answer from Milvus") + " within query.search-timeout ("
+                        + query.searchTimeoutMs() + " ms)",
                 System.currentTimeMillis())));
     }
 
     @Override
     public void close() {
+        if (shedder != null) {
+            shedder.shutdownNow();
+        }
         if (executor != null) {
             executor.shutdownNow();
         }

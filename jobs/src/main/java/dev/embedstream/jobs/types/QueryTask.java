@@ -63,6 +63,15 @@ public record QueryTask(
         return deadlineMs > 0 && nowMs > deadlineMs;
     }
 
+    /**
+     * The latest time its answer is still worth sending: its {@code deadline_ms}, or sooner
+     * {@code maxLatencyMs} ({@code query.max-latency}) after the client sent it.
+     */
+    public long effectiveDeadlineMs(long maxLatencyMs) {
+        long budget = receivedAtMs + maxLatencyMs;
+        return deadlineMs > 0 ? Math.min(deadlineMs, budget) : budget;
+    }
+
     public QueryTask withVector(float[] v) {
         return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, v,
                 answerKey, collection, model);
