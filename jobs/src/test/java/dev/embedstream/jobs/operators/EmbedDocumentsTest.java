@@ -59,10 +59,13 @@ class EmbedDocumentsTest {
     }
 
     @Test
-    void documentBatchClosesWhenFull() throws Exception {
+    void aFullBatchRunsAMillisecondLaterWithoutWaitingForMaxWait() throws Exception {
+        harness.setProcessingTime(0);
         for (int i = 0; i < 4; i++) {
             harness.processElement(new StreamRecord<>(chunk("d" + i, "text " + i)));
         }
+        assertThat(emitted()).as("the input gets its turn first").isEmpty();
+        harness.setProcessingTime(1);
         assertThat(emitted()).hasSize(4).allSatisfy(c -> assertThat(c.vector()).isNotNull());
         assertThat(RecordingEmbedder.CALLS).hasSize(1);
     }
@@ -94,6 +97,7 @@ class EmbedDocumentsTest {
         for (int i = 0; i < 4; i++) {
             harness.processElement(new StreamRecord<>(chunk("d" + i, "same text")));
         }
+        harness.setProcessingTime(1);
         assertThat(RecordingEmbedder.CALLS).containsExactly(List.of("same text"));
         assertThat(emitted()).hasSize(4).allSatisfy(c -> assertThat(c.vector()).containsExactly(9f, 1f));
     }
