@@ -402,16 +402,20 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     }
 
     /**
-     * Deficit round robin by tokens over the tenants' turns: each round a tenant's deficit grows by
-     * the quantum and it adds its oldest waiting chunk, then those closest to it in length, while
-     * they fit its deficit and the batch its padded-token budget. A tenant that added chunks moves
+     * Deficit round robin by padded tokens over the tenants' turns: each round a tenant's deficit
+     * grows by the quantum and it adds its oldest waiting chunk, then those closest to it in length,
+     * while they fit its deficit (a chunk costs its tokens, at least the budget over
+     * {@code batch.max-size}) and the batch its padded-token budget. A tenant that added chunks moves
      * to the back of the rotation, so the next batch starts with the next tenant; one whose chunk
      * did not fit (too long for what the batch already pads to) keeps its place, so it is first in
      * the next batch, where its chunk always fits.
      */
     private List<Slot> fairBatch(List<TenantLane> turns, int budget) {
-        // Each tenant's share of the budget, at least one model window so every turn can take a chunk.
-        long quantum = Math.max(modelSettings.maxTokens(), budget / turns.size());
+        // A row costs at least its share of the batch's rows, so a tenant's quantum bounds its rows
+        // (batch.max-size) as well as its tokens; the quantum, each tenant's share of the budget,
+        // is at least the dearest chunk, so every turn can take one.
+        int rowCost = (int) Math.ceil((double) budget / batching.maxSize());
+        long quantum = Math.max(Math.max(modelSettings.maxTokens(), rowCost), budget / turns.size());
         Map<TenantLane, ArrayDeque<Slot>> candidates = new HashMap<>();
         List<Slot> batch = new ArrayList<>();
         int longest = 0;
@@ -428,7 +432,8 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
                 int before = batch.size();
                 while (!mine.isEmpty()) {
                     int tokens = Math.min(mine.peekFirst().task.tokens(), modelSettings.maxTokens());
-                    if (tokens > t.deficit) {
+                    int cost = Math.max(tokens, rowCost);
+                    if (cost > t.deficit) {
                         break;
                     }
                     int longer = Math.max(longest, tokens);
@@ -438,7 +443,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
                     }
                     batch.add(mine.pollFirst());
                     longest = longer;
-                    t.deficit -= tokens;
+                    t.deficit -= cost;
                     progress = true;
                 }
                 if (mine.isEmpty()) {
