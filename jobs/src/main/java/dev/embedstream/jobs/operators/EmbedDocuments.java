@@ -297,10 +297,10 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
      * ahead, so the input always gets a turn between two batches.
      */
     private void armDocTimer() {
-        if (waitingDocs == 0) {
-            return;
-        }
         long now = now();
+        if (waitingDocs == 0 || timerAtMs <= now + 1) {
+            return; // nothing to wait for, or nothing could be sooner (the common case in a flood)
+        }
         long due = Long.MAX_VALUE;
         boolean full = adaptive() && fillsABatch();
         for (TenantLane t : rotation) {
