@@ -49,9 +49,12 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * bound ({@code batch.max-buffered} chunks or {@code batch.max-buffered-bytes}) a batch runs
  * whatever the quotas, so the lane always makes room (backpressure instead of unbounded growth).
  *
- * <p>A batch runs when the chunks of the tenants that may go fill a batch, when the oldest of them
- * has waited {@code batch.documents.max-wait}, or when the lane is at its bound; at most one batch
- * runs per incoming chunk. A tenant's chunks leave in its arrival order (deletes in place) once
+ * <p>A batch runs a millisecond after the chunks of the tenants that may go fill a batch (so the
+ * input gets a turn between two batches), when the oldest of them has waited {@code
+ * batch.documents.max-wait}, or at once when the lane is at its bound (at most one batch per
+ * incoming chunk); {@code FIXED} runs a full batch at once. While a flood arrives the lane reads it
+ * in before the next batch (see {@link #onDocTimer}), so that the backlog waits in the lane, where
+ * it is scheduled fairly, rather than in the network buffers in arrival order. A tenant's chunks leave in its arrival order (deletes in place) once
  * everything of that tenant before them is embedded, which keeps each document's changes in order
  * (DESIGN section 3); chunks of different tenants overtake each other. Queries have their own
  * operator ({@link EmbedQueries}) and task, so documents never hold them back.
@@ -132,6 +135,8 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
      * processing time; between passes the lag gauges still age, as they read the clock.
      */
     private static final long GAUGE_PERIOD_MS = 100;
+    /** Input this many times as fast as the lane embeds is a flood, which the lane reads in before embedding. */
+    private static final int FLOOD = 2;
 
     private final ModelSettings modelSettings;
     private final BatchSettings batching;
@@ -152,10 +157,13 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     private transient long laneBytes;
     /** When the earliest timer still pending fires (Long.MAX_VALUE: none). */
     private transient long timerAtMs;
-    /** Input arrived since the last batch or timer: the lane is still taking in a flood. */
-    private transient boolean inputSinceTimer;
-    /** Until when the lane may go on reading input before an overdue batch (as long as the last batch ran). */
+    /** When the last timer batch ended, and the arrivals counted then. */
+    private transient long batchEndMs;
+    private transient long arrivalsAtBatchEnd;
+    /** Until when a flood is read before an overdue batch: as long again as the last batch ran. */
     private transient long absorbUntilMs;
+    /** Chunks per millisecond the last timer batch embedded. */
+    private transient double embeddedPerMs;
     private transient Histogram batchWaitMillis;
     private transient TenantMetrics<LaneGauges> tenantGauges;
     private transient long nextGaugesMs;
@@ -231,7 +239,6 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     @Override
     public void processElement(StreamRecord<ChunkTask> element) {
         TenantLane lane = enqueue(element.getValue());
-        inputSinceTimer = true;
         if (atBound()) {
             // Room first: a batch runs whatever the quotas, or a tenant in debt could stall the input.
             runDocumentBatch(true);
@@ -319,9 +326,12 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     }
 
     /**
-     * A due batch. While input keeps arriving the lane reads on first, for at most as long as the
-     * last batch ran: so it takes in a flood about as fast as it embeds and schedules the flood
-     * across tenants, instead of embedding it in arrival order straight from the network buffers.
+     * A due batch. While a flood comes in (chunks arriving since the last batch at least
+     * {@value #FLOOD} times as fast as that batch embedded them) the lane reads on first, for at
+     * most as long as the last batch ran: so it takes in a flood faster than it embeds and
+     * schedules the flood across tenants, instead of embedding it in arrival order straight from
+     * the network buffers. Input slower than that never delays a batch, so a lane that keeps up
+     * loses no throughput.
      */
     private void onDocTimer(long time) {
         if (time != timerAtMs) {
@@ -329,15 +339,18 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         }
         timerAtMs = Long.MAX_VALUE;
         long start = now();
-        if (inputSinceTimer && start < absorbUntilMs) {
-            inputSinceTimer = false;
+        long arrived = arrivals - arrivalsAtBatchEnd;
+        if (start < absorbUntilMs && arrived >= FLOOD * embeddedPerMs * Math.max(1, start - batchEndMs)) {
             timerAtMs = start + 1;
             getProcessingTimeService().registerTimer(timerAtMs, this::onDocTimer);
             return;
         }
-        inputSinceTimer = false;
-        runDocumentBatch(atBound());
-        absorbUntilMs = now() + (now() - start);
+        int embedded = runDocumentBatch(atBound());
+        batchEndMs = now();
+        long took = batchEndMs - start;
+        arrivalsAtBatchEnd = arrivals;
+        absorbUntilMs = batchEndMs + took;
+        embeddedPerMs = (double) embedded / Math.max(1, took);
         armDocTimer();
         publishGauges();
     }
@@ -359,9 +372,11 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
      * Embeds one document batch (see the class comment), charges each tenant's quota for its
      * chunks, and emits what became ready.
      *
+     * @return the chunks embedded
+     *
      * @param ignoreQuota the lane is at its bound (or finishing): tenants in debt take part too
      */
-    private void runDocumentBatch(boolean ignoreQuota) {
+    private int runDocumentBatch(boolean ignoreQuota) {
         List<TenantLane> turns = new ArrayList<>(rotation.size());
         for (var it = rotation.iterator(); it.hasNext(); ) {
             TenantLane t = it.next();
@@ -373,7 +388,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
             }
         }
         if (turns.isEmpty()) {
-            return;
+            return 0;
         }
         List<Slot> batch = adaptive() ? fairBatch(turns, controller.nextBatchTokens()) : oldestInArrivalOrder(turns);
         long now = now();
@@ -399,6 +414,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
             served.add(lane);
         }
         served.forEach(this::emitReady);
+        return batch.size();
     }
 
     /**
