@@ -94,9 +94,10 @@ public final class EmbedstreamOptions {
             .intType().defaultValue(64).withDescription("most texts per inference");
     public static final ConfigOption<BatchStrategy> BATCH_STRATEGY = key("batch.strategy")
             .enumType(BatchStrategy.class).defaultValue(BatchStrategy.ADAPTIVE)
-            .withDescription("`ADAPTIVE`: a batch is the oldest chunk plus its neighbours in length, up to a "
-                    + "padded-token target fitted to measured cost; `FIXED`: arrival order, `batch.max-size` at "
-                    + "a time (the benchmark's baseline; with `batch.max-size` 1, per-record inference)");
+            .withDescription("`ADAPTIVE`: a batch is filled by deficit round robin across the tenants waiting, "
+                    + "each adding its oldest chunk and its neighbours in length, up to a padded-token target fitted "
+                    + "to measured cost; `FIXED`: arrival order, `batch.max-size` at a time (the benchmark's "
+                    + "baseline; with `batch.max-size` 1, per-record inference)");
     public static final ConfigOption<Integer> BATCH_MAX_TOKENS = key("batch.max-tokens")
             .intType().defaultValue(8192)
             .withDescription("upper bound of the adaptive padded-token target (rows x longest) of a document batch");
@@ -106,7 +107,8 @@ public final class EmbedstreamOptions {
                     + "most about this behind documents");
     public static final ConfigOption<Duration> BATCH_DOC_MAX_WAIT = key("batch.documents.max-wait")
             .durationType().defaultValue(Duration.ofMillis(50))
-            .withDescription("longest a chunk waits for its batch");
+            .withDescription("longest a chunk waits for its batch while the lane keeps up (a chunk of a tenant over "
+                    + "its `quota.documents.*` waits for its quota, and one of a backlog for its tenant's turns)");
     public static final ConfigOption<Duration> BATCH_QUERY_MAX_WAIT = key("batch.queries.max-wait")
             .durationType().defaultValue(Duration.ofMillis(5))
             .withDescription("longest a query waits for its batch");
@@ -116,11 +118,13 @@ public final class EmbedstreamOptions {
                     + "queries, Milvus and Kafka get the cores first when documents saturate them; 0 leaves it "
                     + "alone");
     public static final ConfigOption<Integer> BATCH_MAX_BUFFERED = key("batch.max-buffered")
-            .intType().defaultValue(256)
-            .withDescription("most chunks in the document lane; at the limit each new chunk runs a batch first "
-                    + "(backpressure); bounds the work before a checkpoint barrier");
+            .intType().defaultValue(20_000)
+            .withDescription("most chunks in the document lane; at the limit each new chunk runs a batch first, "
+                    + "whatever the tenants' quotas (backpressure). Large, so the lane can hold one tenant's backlog "
+                    + "and schedule it fairly; the lane is kept in operator state, so it costs no model work at a "
+                    + "checkpoint barrier");
     public static final ConfigOption<MemorySize> BATCH_MAX_BUFFERED_BYTES = key("batch.max-buffered-bytes")
-            .memoryType().defaultValue(MemorySize.parse("16mb"))
+            .memoryType().defaultValue(MemorySize.parse("64mb"))
             .withDescription("most text and metadata (UTF-16 bytes in memory) in the document lane; at the limit each "
                     + "new chunk runs a batch first, as at `batch.max-buffered` (a chunk is at most 256 tokens, "
                     + "but a token can stand for a long run of characters)");
@@ -256,7 +260,7 @@ public final class EmbedstreamOptions {
             .doubleType().defaultValue(0.95)
             .withDescription("least cosine between two query embeddings for the semantic cache to reuse an answer");
     public static final ConfigOption<MemorySize> CACHE_SEMANTIC_SIZE = key("cache.semantic.size")
-            .memoryType().defaultValue(MemorySize.parse("16mb"))
+            .memoryType().defaultValue(MemorySize.parse("64mb"))
             .withDescription("bound of the in-process semantic cache of each TaskManager");
 
     // --- Responses and the reply cache (issue 12) -------------------------------------------

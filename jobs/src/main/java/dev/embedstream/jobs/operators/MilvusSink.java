@@ -95,6 +95,7 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
     @Override
     public StatefulSinkWriter<ChunkTask, BufferedRequestState<MilvusSinkEntry>> restoreWriter(
             WriterInitContext context, Collection<BufferedRequestState<MilvusSinkEntry>> recoveredState) {
+        AdaptiveWriteLimit limit = new AdaptiveWriteLimit(getMaxBatchSize());
         AsyncSinkWriterConfiguration config = AsyncSinkWriterConfiguration.builder()
                 .setMaxBatchSize(getMaxBatchSize())
                 .setMaxBatchSizeInBytes(getMaxBatchSizeInBytes())
@@ -104,9 +105,10 @@ public final class MilvusSink extends AsyncSinkBase<ChunkTask, MilvusSinkEntry> 
                 .setMaxRecordSizeInBytes(getMaxRecordSizeInBytes())
                 .setRequestTimeoutMS(getRequestTimeoutMS())
                 .setFailOnTimeout(getFailOnTimeout())
+                .setRateLimitingStrategy(limit)
                 .build();
         return new MilvusSinkWriter(getElementConverter(), context, config, recoveredState, groups, clientFactory,
-                maxRetryMs);
+                maxRetryMs, limit);
     }
 
     @Override

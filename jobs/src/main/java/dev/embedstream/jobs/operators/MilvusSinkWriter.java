@@ -64,7 +64,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Threads.</b> The task's mailbox thread only buffers and hands batches over; every Milvus,
  * Redis and Kafka call runs on this writer's own thread, which retries transient failures with
  * capped backoff there and reports the result back through the {@link ResultHandler}. One batch is
- * in flight at a time, so a document's changes reach Milvus in arrival order. Batches go out on
+ * in flight at a time, so a document's changes reach Milvus in arrival order; its rows are at most
+ * what {@link AdaptiveWriteLimit} allows, which shrinks when Milvus slows down. Batches go out on
  * rows, estimated bytes, time and every checkpoint: the writer drains before the barrier, so a
  * restored job (also at another parallelism) never applies an older change of a document on one
  * subtask while its newer change arrives on another.
@@ -124,6 +125,8 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
     private final MailboxExecutor mailbox;
     private final ProcessingTimeService time;
     private final DequeRequestBuffer<MilvusSinkEntry> buffer;
+    /** Rows per write, adapted to Milvus' latency (also the config's rate-limiting strategy). */
+    private final AdaptiveWriteLimit limit;
     private final MilvusSinkClient client;
     /** The writer's own thread: every remote call runs here, one task at a time. */
     private final ExecutorService io;
@@ -153,13 +156,13 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
 
     MilvusSinkWriter(ElementConverter<ChunkTask, MilvusSinkEntry> converter, WriterInitContext context,
             AsyncSinkWriterConfiguration config, Collection<BufferedRequestState<MilvusSinkEntry>> restored,
-            MilvusSink.Groups groups, MilvusSinkClient.Factory clientFactory, long maxRetryMs) {
-        this(converter, context, config, restored, groups, clientFactory, maxRetryMs, new DequeRequestBuffer<>());
+            MilvusSink.Groups groups, MilvusSinkClient.Factory clientFactory, long maxRetryMs, AdaptiveWriteLimit limit) {
+        this(converter, context, config, restored, groups, clientFactory, maxRetryMs, limit, new DequeRequestBuffer<>());
     }
 
     private MilvusSinkWriter(ElementConverter<ChunkTask, MilvusSinkEntry> converter, WriterInitContext context,
             AsyncSinkWriterConfiguration config, Collection<BufferedRequestState<MilvusSinkEntry>> restored,
-            MilvusSink.Groups groups, MilvusSinkClient.Factory clientFactory, long maxRetryMs,
+            MilvusSink.Groups groups, MilvusSinkClient.Factory clientFactory, long maxRetryMs, AdaptiveWriteLimit limit,
             DequeRequestBuffer<MilvusSinkEntry> buffer) {
         super(converter, context, config, entriesOf(restored, false, config.getMaxRecordSizeInBytes()),
                 new SimpleBatchCreator<>(config.getMaxBatchSizeInBytes()), buffer);
@@ -169,6 +172,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         this.maxRetryMs = maxRetryMs;
         this.maxEntryBytes = config.getMaxRecordSizeInBytes();
         this.buffer = buffer;
+        this.limit = limit;
         this.mailbox = context.getMailboxExecutor();
         this.time = context.getProcessingTimeService();
         this.deadLetters = groups.limits().deadLetters();
@@ -182,6 +186,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
         retries = group.counter("milvusWriteRetries");
         writeMillis = group.histogram("milvusWriteMillis", new DescriptiveStatisticsHistogram(1000));
         group.gauge("milvusBufferedRows", buffer::size);
+        group.gauge("milvusWriteConcurrencyLimit", limit::rowsPerWrite);
         group.gauge("epochBumpsPending", unbumped::size);
         codes = new DeadLetters.CodeCounters(group);
 
@@ -297,6 +302,7 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
     /** Applies one batch (see the class comment); throws only for what must fail the job. */
     private void write(List<MilvusSinkEntry> entries) throws InterruptedException {
         long t0 = System.nanoTime();
+        long retriesBefore = retries.getCount();
         long deadline = System.currentTimeMillis() + maxRetryMs;
         Map<String, Document> byIdentity = new LinkedHashMap<>();
         for (MilvusSinkEntry e : entries) {
@@ -343,7 +349,9 @@ class MilvusSinkWriter extends AsyncSinkWriter<ChunkTask, MilvusSinkEntry> {
                     .computeIfAbsent(d.chunkCount, c -> new ArrayList<>()).add(d.docId));
             stale.forEach((tenant, byCount) -> byCount.forEach((from, ids) -> client.deleteChunks(tenant, ids, from)));
         });
-        writeMillis.update((System.nanoTime() - t0) / 1_000_000);
+        long took = System.nanoTime() - t0;
+        writeMillis.update(took / 1_000_000);
+        limit.onWrite(entries.size(), took, retries.getCount() > retriesBefore);
         Set<String> tenants = new LinkedHashSet<>();
         byIdentity.values().forEach(d -> tenants.add(d.tenant));
         bump(tenants);

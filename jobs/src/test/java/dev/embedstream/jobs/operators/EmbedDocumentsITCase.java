@@ -33,6 +33,7 @@ class EmbedDocumentsITCase {
         var first = open(null, withRedis);
         first.processElement(new StreamRecord<>(chunk("a", "cached one " + unique)));
         first.processElement(new StreamRecord<>(chunk("b", "cached two " + unique)));
+        first.setProcessingTime(1); // a full batch runs a millisecond later
         List<ChunkTask> computed = first.extractOutputValues();
         first.close();
         assertThat(RecordingEmbedder.CALLS).hasSize(1);
@@ -40,6 +41,7 @@ class EmbedDocumentsITCase {
         var second = open(null, withRedis);
         second.processElement(new StreamRecord<>(chunk("a", "cached one " + unique)));
         second.processElement(new StreamRecord<>(chunk("b", "cached two " + unique)));
+        second.setProcessingTime(1); // a full batch runs a millisecond later
         List<ChunkTask> cached = second.extractOutputValues();
         second.close();
         assertThat(RecordingEmbedder.CALLS).as("model calls").hasSize(1);

@@ -54,15 +54,22 @@ class EmbedDocumentsTest {
         return new ChunkTask(doc, Op.UPSERT, "default", 0, 1, text, text.length() / 4 + 2, "h", "{}", null, null);
     }
 
+    private static ChunkTask chunkOf(String tenant, String doc, String text) {
+        return new ChunkTask(doc, Op.UPSERT, tenant, 0, 1, text, text.length() / 4 + 2, "h", "{}", null, null);
+    }
+
     private List<ChunkTask> emitted() {
         return harness.extractOutputValues();
     }
 
     @Test
-    void documentBatchClosesWhenFull() throws Exception {
+    void aFullBatchRunsAMillisecondLaterWithoutWaitingForMaxWait() throws Exception {
+        harness.setProcessingTime(0);
         for (int i = 0; i < 4; i++) {
             harness.processElement(new StreamRecord<>(chunk("d" + i, "text " + i)));
         }
+        assertThat(emitted()).as("the input gets its turn first").isEmpty();
+        harness.setProcessingTime(1);
         assertThat(emitted()).hasSize(4).allSatisfy(c -> assertThat(c.vector()).isNotNull());
         assertThat(RecordingEmbedder.CALLS).hasSize(1);
     }
@@ -94,6 +101,7 @@ class EmbedDocumentsTest {
         for (int i = 0; i < 4; i++) {
             harness.processElement(new StreamRecord<>(chunk("d" + i, "same text")));
         }
+        harness.setProcessingTime(1);
         assertThat(RecordingEmbedder.CALLS).containsExactly(List.of("same text"));
         assertThat(emitted()).hasSize(4).allSatisfy(c -> assertThat(c.vector()).containsExactly(9f, 1f));
     }
@@ -221,5 +229,107 @@ class EmbedDocumentsTest {
         assertThat(emitted()).extracting(ChunkTask::docId).containsExactly("a", "b", "c", "d");
         assertThat(RecordingEmbedder.CALLS).as("only the new text went to the model")
                 .containsExactly(List.of("known text"), List.of("new text"));
+    }
+    @Test
+    void aSingleUpdateOfTenantBBehindTenantAsThousandChunksIsEmbeddedWithinTwoBatches() throws Exception {
+        harness.close();
+        harness = open(null, TestSettings.with("batch.max-size", "16", "batch.max-buffered", "2000",
+                "batch.documents.max-wait", "10s"));
+        harness.setProcessingTime(0);
+        for (int i = 0; i < 1000; i++) {
+            harness.processElement(new StreamRecord<>(chunkOf("A", "a" + i, "backfill chunk number " + i)));
+        }
+        harness.processElement(new StreamRecord<>(chunkOf("B", "b", "the update of tenant B")));
+        assertThat(RecordingEmbedder.CALLS).as("the lane took the backlog in before embedding").isEmpty();
+
+        harness.setProcessingTime(1);
+        harness.setProcessingTime(2);
+        assertThat(RecordingEmbedder.CALLS).hasSize(2);
+        assertThat(RecordingEmbedder.CALLS.get(0)).as("tenant B has its turn in the first batch")
+                .contains("the update of tenant B");
+        assertThat(emitted()).extracting(ChunkTask::docId).contains("b");
+
+        harness.endInput();
+        assertThat(emitted()).hasSize(1001);
+        assertThat(emitted()).filteredOn(c -> c.tenant().equals("A")).extracting(ChunkTask::docId)
+                .as("a tenant's chunks leave in its arrival order")
+                .containsExactlyElementsOf(java.util.stream.IntStream.range(0, 1000).mapToObj(i -> "a" + i).toList());
+    }
+
+    @Test
+    void anUpsertThenADeleteOfOneDocumentLeaveInArrivalOrderWhileAnotherTenantOvertakes() throws Exception {
+        harness.close();
+        harness = open(null, TestSettings.with("batch.max-size", "2", "batch.max-buffered", "100",
+                "batch.documents.max-wait", "10s"));
+        harness.setProcessingTime(0);
+        harness.processElement(new StreamRecord<>(chunkOf("A", "x", "a long first version of document x")));
+        harness.processElement(new StreamRecord<>(chunkOf("A", "y", "short")));
+        harness.processElement(new StreamRecord<>(chunkOf("A", "z", "tiny")));
+        harness.processElement(new StreamRecord<>(ChunkTask.delete("x", "A", null)));
+        harness.processElement(new StreamRecord<>(chunkOf("B", "x", "tenant B's own x")));
+        for (int t = 1; t <= 10; t++) {
+            harness.setProcessingTime(t);
+        }
+        harness.endInput();
+        List<String> order = emitted().stream().map(c -> c.tenant() + ":" + c.docId() + ":" + c.op()).toList();
+        assertThat(order).hasSize(5);
+        assertThat(order.indexOf("A:x:UPSERT")).isLessThan(order.indexOf("A:x:DELETE"));
+        assertThat(order).filteredOn(e -> e.startsWith("A:"))
+                .containsExactly("A:x:UPSERT", "A:y:UPSERT", "A:z:UPSERT", "A:x:DELETE");
+        assertThat(order.indexOf("B:x:UPSERT")).as("chunks of another tenant may overtake").isLessThan(order.indexOf("A:z:UPSERT"));
+    }
+
+    @Test
+    void snapshotAndRestoreKeepBothTenantsWaitingChunks() throws Exception {
+        harness.close();
+        harness = open(null, TestSettings.with("batch.max-size", "8", "batch.max-buffered", "100",
+                "batch.documents.max-wait", "10s"));
+        for (String id : List.of("a1", "a2", "a3")) {
+            harness.processElement(new StreamRecord<>(chunkOf("A", id, "text of " + id)));
+        }
+        harness.processElement(new StreamRecord<>(chunkOf("B", "b1", "text of b1")));
+        harness.processElement(new StreamRecord<>(ChunkTask.delete("a1", "A", null)));
+        harness.processElement(new StreamRecord<>(chunkOf("B", "b2", "text of b2")));
+        OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+        assertThat(emitted()).isEmpty();
+
+        harness.close();
+        harness = open(snapshot, TestSettings.with("batch.max-size", "8", "batch.max-buffered", "100",
+                "batch.documents.max-wait", "10s"));
+        harness.endInput();
+        List<String> order = emitted().stream().map(c -> c.tenant() + ":" + c.docId() + ":" + c.op()).toList();
+        assertThat(order).filteredOn(e -> e.startsWith("A:"))
+                .containsExactly("A:a1:UPSERT", "A:a2:UPSERT", "A:a3:UPSERT", "A:a1:DELETE");
+        assertThat(order).filteredOn(e -> e.startsWith("B:")).containsExactly("B:b1:UPSERT", "B:b2:UPSERT");
+        assertThat(emitted()).filteredOn(c -> c.op() == Op.UPSERT).allSatisfy(c -> assertThat(c.vector()).isNotNull());
+    }
+
+    @Test
+    void aTenantOverItsTokenQuotaIsSlowedToItsRateWhileTheOtherIsNotAndNothingIsDropped() throws Exception {
+        harness.close();
+        // Tenant A may have 100 tokens per second embedded (a burst of 100); B has no limit.
+        harness = open(null, TestSettings.with("batch.max-size", "4", "batch.max-buffered", "100",
+                "batch.documents.max-wait", "50ms", "quota.documents.tenants", "A:100"));
+        harness.setProcessingTime(0);
+        for (int i = 0; i < 30; i++) { // 30 chunks of 12 tokens: 360 tokens, 260 past the burst
+            harness.processElement(new StreamRecord<>(chunkOf("A", "a" + i, String.format("A%039d", i))));
+        }
+        for (int i = 0; i < 8; i++) {
+            harness.processElement(new StreamRecord<>(chunkOf("B", "b" + i, String.format("B%039d", i))));
+        }
+        java.util.Map<String, Long> outAt = new java.util.HashMap<>();
+        for (long t = 1; t <= 5000; t++) {
+            harness.setProcessingTime(t);
+            for (ChunkTask c : emitted()) {
+                outAt.putIfAbsent(c.docId(), t);
+            }
+        }
+        assertThat(outAt).as("nothing dropped").hasSize(38);
+        long lastB = outAt.entrySet().stream().filter(e -> e.getKey().startsWith("b")).mapToLong(java.util.Map.Entry::getValue).max().orElseThrow();
+        long lastA = outAt.entrySet().stream().filter(e -> e.getKey().startsWith("a")).mapToLong(java.util.Map.Entry::getValue).max().orElseThrow();
+        assertThat(lastB).as("B waits no longer than batch.documents.max-wait, as alone").isLessThanOrEqualTo(50L);
+        // The last batch of A (48 tokens) starts once the 312 tokens before it, less the burst of
+        // 100, are paid off at 100 per second: about 2.1 s.
+        assertThat(lastA).as("A is embedded at about its rate").isBetween(1800L, 2600L);
     }
 }
