@@ -83,7 +83,7 @@ public final class Pipeline {
                 .name("chunk-documents").uid("chunk-documents").setMaxParallelism(maxParallelism);
 
         SingleOutputStreamOperator<ChunkTask> embedded = chunks
-                .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings.model(), settings.batch(), settings.cache(), embedder))
+                .transform("embed-documents", TypeInformation.of(ChunkTask.class), new EmbedDocuments(settings.model(), settings.batch(), settings.quota(), settings.cache(), embedder))
                 .uid("embed-documents").setMaxParallelism(maxParallelism);
         embedded.sinkTo(MilvusSink.builder()
                         .withOptions(settings.milvus(), settings.milvusWrite(), settings.cache(), settings.kafka(),

@@ -9,6 +9,7 @@ import dev.embedstream.jobs.metrics.TenantMetrics;
 import dev.embedstream.jobs.settings.BatchSettings;
 import dev.embedstream.jobs.settings.CacheSettings;
 import dev.embedstream.jobs.settings.ModelSettings;
+import dev.embedstream.jobs.settings.QuotaSettings;
 import dev.embedstream.jobs.types.ChunkTask;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -140,6 +141,7 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
 
     private final ModelSettings modelSettings;
     private final BatchSettings batching;
+    private final QuotaSettings quota;
     private final CacheSettings cache;
     private final EmbedderFactory embedderFactory;
 
@@ -168,9 +170,12 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
     private transient TenantMetrics<LaneGauges> tenantGauges;
     private transient long nextGaugesMs;
 
-    public EmbedDocuments(ModelSettings model, BatchSettings batch, CacheSettings cache, EmbedderFactory embedderFactory) {
+    /** @param quota the per-tenant document token rates the scheduler paces tenants by */
+    public EmbedDocuments(ModelSettings model, BatchSettings batch, QuotaSettings quota, CacheSettings cache,
+            EmbedderFactory embedderFactory) {
         this.modelSettings = model;
         this.batching = batch;
+        this.quota = quota;
         this.cache = cache;
         this.embedderFactory = embedderFactory;
     }
@@ -210,10 +215,10 @@ public class EmbedDocuments extends AbstractStreamOperator<ChunkTask>
         ThreadPriority.niceCurrentThread(batching.documentsNice());
         controller = new BatchSizeController(2 * modelSettings.maxTokens(), batching.maxTokens(),
                 batching.latencyTargetMs());
-        TenantRates rates = batching.documentRates();
+        TenantRates rates = quota.documentRates();
         // Processing time, not System.nanoTime: quotas follow the clock the timers run on (and the harness's in tests).
         quotas = rates.unlimited() ? null : new TenantBuckets(
-                rates.share(getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks()), batching.maxTenants(),
+                rates.share(getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks()), quota.maxTenants(),
                 () -> TimeUnit.MILLISECONDS.toNanos(now()));
         var group = getMetricGroup().addGroup("embedstream");
         model = new BatchEmbedder(modelSettings, cache, null, embedderFactory, group, controller::record);

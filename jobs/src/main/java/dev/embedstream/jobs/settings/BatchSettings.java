@@ -4,15 +4,10 @@ import static dev.embedstream.common.EmbedstreamOptions.*;
 import static dev.embedstream.jobs.settings.Rules.require;
 
 import dev.embedstream.common.BatchStrategy;
-import dev.embedstream.common.quota.TenantRates;
 import java.io.Serializable;
 import org.apache.flink.configuration.ReadableConfig;
 
-/**
- * How the embedding operators gather inputs into model calls: {@code batch.*}, and the document
- * lane's per-tenant token rates ({@code quota.documents.*}, {@code quota.max-tenants}), which its
- * scheduler enforces.
- */
+/** How the embedding operators gather inputs into model calls: {@code batch.*}. */
 public record BatchSettings(
         int maxSize,
         int maxTokens,
@@ -22,16 +17,13 @@ public record BatchSettings(
         int maxBuffered,
         long maxBufferedBytes,
         BatchStrategy strategy,
-        int documentsNice,
-        TenantRates documentRates,
-        int maxTenants)
+        int documentsNice)
         implements Serializable {
 
     public BatchSettings {
         require(maxSize >= 1, BATCH_MAX_SIZE, "must be >= 1");
         require(documentsNice >= 0 && documentsNice <= 19, BATCH_DOC_NICE, "must be in [0, 19]");
         require(maxBuffered >= maxSize, BATCH_MAX_BUFFERED, "must be >= " + BATCH_MAX_SIZE.key());
-        require(maxTenants >= 1, QUOTA_MAX_TENANTS, "must be >= 1");
     }
 
     public static BatchSettings from(ReadableConfig c) {
@@ -44,9 +36,7 @@ public record BatchSettings(
                 c.get(BATCH_MAX_BUFFERED),
                 c.get(BATCH_MAX_BUFFERED_BYTES).getBytes(),
                 c.get(BATCH_STRATEGY),
-                c.get(BATCH_DOC_NICE),
-                TenantRates.of(c.get(QUOTA_DOCUMENT_TOKENS_PER_SECOND), c.get(QUOTA_DOCUMENTS_TENANTS)),
-                c.get(QUOTA_MAX_TENANTS));
+                c.get(BATCH_DOC_NICE));
         // A batch that cannot hold one full window could never embed a long chunk.
         require(s.maxTokens >= c.get(MODEL_MAX_TOKENS), BATCH_MAX_TOKENS,
                 "must hold at least one full window (" + MODEL_MAX_TOKENS.key() + ")");

@@ -11,7 +11,7 @@ final class TestOperators {
     private TestOperators() {}
 
     static EmbedDocuments embedDocuments(JobSettings s, EmbedderFactory model) {
-        return new EmbedDocuments(s.model(), s.batch(), s.cache(), model);
+        return new EmbedDocuments(s.model(), s.batch(), s.quota(), s.cache(), model);
     }
 
     static EmbedQueries embedQueries(JobSettings s, EmbedderFactory model) {
