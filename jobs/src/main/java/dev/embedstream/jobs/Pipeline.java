@@ -16,6 +16,7 @@ import dev.embedstream.jobs.operators.ParseQueries;
 import dev.embedstream.jobs.operators.Replies;
 import dev.embedstream.jobs.operators.ReplyCache;
 import dev.embedstream.jobs.operators.SearchMilvus;
+import dev.embedstream.jobs.operators.ShedQueries;
 import dev.embedstream.jobs.settings.Role;
 import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.jobs.types.ChunkTask;
@@ -39,6 +40,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * documents -> parse -> keyBy tenant:doc_id -> dedup -> chunk -> embed-documents -> milvus-upsert
  * queries   -> parse (bad: DLQ + error; late: expired) -> admit (over quota: rate_limited; past its
  *              latency budget: overloaded) -> answer-cached (L1 hit: -> responses, in this task)
+ *              -> shed (deadline before the slow path's recent latency: overloaded)
  *              -> keyBy tenant:request_id -> dedup (repeats ─┐,
  *              conflicts: error) -> embed-queries -> search-milvus (adaptive concurrency; expected wait
  *              past the deadline: overloaded) -> keyBy tenant:request_id
@@ -122,7 +124,13 @@ public final class Pipeline {
         asked.getSideOutput(AnswerCachedQueries.ANSWERED).sinkTo(sinks.responses())
                 .name("fast-responses").uid("sink-fast-responses").setMaxParallelism(maxParallelism);
 
-        SingleOutputStreamOperator<QueryTask> firstAsks = asked
+        // Misses whose deadline the slow path would miss at its recent pace are refused here, in the
+        // source's task, rather than left to age in the queue.
+        SingleOutputStreamOperator<QueryTask> slow = asked
+                .process(new ShedQueries(settings.quota(), settings.query().maxLatencyMs()))
+                .name("shed-queries").uid("shed-queries").setMaxParallelism(maxParallelism);
+
+        SingleOutputStreamOperator<QueryTask> firstAsks = slow
                 .keyBy(QueryTask::key)
                 .process(new DedupQueries(settings.state().queryDedupTtlMs()))
                 .name("dedup-queries").uid("dedup-queries").setMaxParallelism(maxParallelism);
@@ -143,6 +151,7 @@ public final class Pipeline {
         // Every reply passes the reply cache, which cuts it to the response budget; only answers to
         // first asks are kept there, under the query's (tenant, request id).
         answers.union(queries.getSideOutput(Replies.TAG), admitted.getSideOutput(Replies.TAG), asked.getSideOutput(Replies.TAG),
+                        slow.getSideOutput(Replies.TAG),
                         firstAsks.getSideOutput(Replies.TAG),
                         embeddedQueries.getSideOutput(Replies.TAG))
                 .keyBy(Reply::key)

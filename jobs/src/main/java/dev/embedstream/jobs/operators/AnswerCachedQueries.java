@@ -100,7 +100,7 @@ public class AnswerCachedQueries extends ProcessFunction<QueryTask, QueryTask> {
     @Override
     public void open(OpenContext ctx) {
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
-        hits = Caches.Level.of(group, "retrieval").hits();
+        hits = group.counter("fastPathAnswers");
         conflicts = group.counter("requestIdConflicts");
         answerMillis = group.histogram("fastPathAnswerMillis", new DescriptiveStatisticsHistogram(1000));
         seen = Caffeine.newBuilder().maximumSize(rememberIds).expireAfterWrite(Duration.ofMillis(rememberMs))

@@ -68,6 +68,8 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient Set<String> ready;
     /** The collection of the job's own space behind the alias (the alias itself without a space). */
     private transient String ownCollection;
+    /** What ShedQueries reads: how long the slow path takes now. */
+    private transient QueryPressure pressure;
     private transient Counter answered;
     private transient Counter failed;
     private transient Histogram searchMillis;
@@ -106,6 +108,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         shedder = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "milvus-search-shedder"));
         shedder.scheduleWithFixedDelay(queue::sweep, SHED_CHECK_MS, SHED_CHECK_MS, TimeUnit.MILLISECONDS);
         ready = ConcurrentHashMap.newKeySet();
+        pressure = QueryPressure.of(getRuntimeContext().getJobInfo().getJobId().toString());
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         // Without the retrieval cache there is nothing to key, so the model is not asked.
         // Keyed as EmbedQueries keys the job's own collection (answers carry their key with them).
@@ -170,6 +173,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             } else {
                 answered.inc();
                 endToEndMillis.update(done - q.receivedAtMs());
+                pressure.answered(done, done - q.receivedAtMs());
                 p.result().complete(List.of(reply));
             }
         });
