@@ -27,7 +27,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The whole job (parallelism 2) against the real Kafka, Milvus Lite and redis-server, with a query
  * quota of 2 per second for tenant "noisy": a burst of noisy's queries is refused at once with
  * {@code rate_limited} and a {@code retry_after_ms}, while tenant "calm", asking at the same time,
- * gets every answer; and every query gets exactly one terminal answer.
+ * gets every answer; a burst of queries whose deadlines cannot all be met is partly answered
+ * {@code overloaded} at once, by the deadline; and every query gets exactly one terminal answer.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QueryQuotaAndSheddingITCase {
@@ -39,6 +40,9 @@ class QueryQuotaAndSheddingITCase {
     private static final Duration WAIT = Duration.ofSeconds(120);
     private static final int NOISY = 40;
     private static final int CALM = 10;
+    /** Queries sent at once, each with 800 ms to live: more than the model and Milvus answer in that time here. */
+    private static final int HURRIED = 300;
+    private static final long HURRIED_BUDGET_MS = 800;
 
     private final TestJob test = new TestJob("quota");
     private KafkaTestSupport kafka;
@@ -79,6 +83,13 @@ class QueryQuotaAndSheddingITCase {
                 ids.add("calm-" + i / 4);
             }
         }
+        for (int i = 0; i < HURRIED; i++) {
+            String id = "hurried-" + i;
+            kafka.send(test.queries, id, Json.write(Map.of("request_id", id, "tenant", "hurried",
+                    "text", "which module parses the option number " + i, "top_k", 3,
+                    "deadline_ms", System.currentTimeMillis() + HURRIED_BUDGET_MS)));
+            ids.add(id);
+        }
         awaitResponses(ids);
     }
 
@@ -98,7 +109,7 @@ class QueryQuotaAndSheddingITCase {
 
     @Test
     void everyQueryGetsExactlyOneTerminalAnswer() {
-        assertThat(responses).hasSize(1 + NOISY + CALM);
+        assertThat(responses).hasSize(1 + NOISY + CALM + HURRIED);
         assertThat(responses.values()).allSatisfy(answers -> assertThat(answers).hasSize(1));
     }
 
@@ -118,6 +129,19 @@ class QueryQuotaAndSheddingITCase {
         assertThat(noisy).allSatisfy(r -> assertThat(r.get("status").asText()).isIn("ok", "error"));
         assertThat(noisy).filteredOn(r -> r.get("status").asText().equals("error"))
                 .allSatisfy(r -> assertThat(r.get("error").get("code").asText()).isEqualTo("rate_limited"));
+    }
+
+    @Test
+    void aBurstPastWhatCanBeAnsweredByItsDeadlinesIsPartlyOverloadedAtOnceNotLate() {
+        List<JsonNode> hurried = of("hurried-", HURRIED);
+        assertThat(hurried).allSatisfy(r -> assertThat(r.get("status").asText() + "/" + r.path("error").path("code").asText(""))
+                .isIn("ok/", "error/overloaded", "expired/"));
+        List<JsonNode> overloaded = hurried.stream()
+                .filter(r -> "overloaded".equals(r.path("error").path("code").asText())).toList();
+        assertThat(overloaded).as("refused because their expected wait passed their deadline").isNotEmpty();
+        // Refused when the wait was foreseen, by the deadline (plus this loaded machine's scheduling), never long after.
+        assertThat(overloaded).allSatisfy(r -> assertThat(r.get("took_ms").asLong()).isLessThanOrEqualTo(HURRIED_BUDGET_MS + 250));
+        assertThat(hurried).filteredOn(r -> r.get("status").asText().equals("ok")).isNotEmpty();
     }
 
     @Test
