@@ -170,11 +170,12 @@ public final class EmbedstreamOptions {
             .withDescription("answer a query whose answer is in this TaskManager's retrieval cache (L1, fresh epoch) in "
                     + "the first query operator, chained to the source, with no network exchange (needs the retrieval "
                     + "cache and Redis)");
-    public static final ConfigOption<Integer> QUERY_FAST_PATH_REMEMBERED_IDS = key("query.fast-path.remembered-ids")
-            .intType().defaultValue(100_000)
-            .withDescription("(tenant, `request_id`)s the fast path remembers per subtask for `dedup.query-ttl` (about "
-                    + "200 bytes each), to answer a different query under a used request id `request_id_conflict`; "
-                    + "past it the least recently seen is forgotten");
+    public static final ConfigOption<MemorySize> QUERY_FAST_PATH_REMEMBERED = key("query.fast-path.remembered-bytes")
+            .memoryType().defaultValue(MemorySize.parse("16mb"))
+            .withDescription("heap per subtask for the (tenant, `request_id`)s the fast path remembers for "
+                    + "`dedup.query-ttl` with their query's digest (about 250 bytes each, up to ~900 with the longest "
+                    + "ids), to answer a different query under a used request id `request_id_conflict`; past it the "
+                    + "least recently seen is forgotten");
 
     // --- Overload control: per-tenant quotas ---------------------------------------------------
     public static final ConfigOption<Double> QUOTA_QUERIES_PER_SECOND = key("quota.queries.per-second")

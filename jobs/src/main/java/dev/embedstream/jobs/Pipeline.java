@@ -119,7 +119,7 @@ public final class Pipeline {
         SingleOutputStreamOperator<QueryTask> asked = admitted
                 .process(new AnswerCachedQueries(settings.query().fastPath(), settings.cache(), settings.milvus(), space,
                         settings.query().aliasRefreshMs(), embedder, settings.state().queryDedupTtlMs(),
-                        settings.query().fastPathRememberedIds(), Math.toIntExact(settings.limits().responseMaxBytes())))
+                        settings.query().fastPathRememberedBytes(), Math.toIntExact(settings.limits().responseMaxBytes())))
                 .name("answer-cached").uid("answer-cached").setMaxParallelism(maxParallelism);
         asked.getSideOutput(AnswerCachedQueries.ANSWERED).sinkTo(sinks.responses())
                 .name("fast-responses").uid("sink-fast-responses").setMaxParallelism(maxParallelism);

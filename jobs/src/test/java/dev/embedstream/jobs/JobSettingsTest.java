@@ -67,7 +67,7 @@ class JobSettingsTest {
                 .hasMessageStartingWith("job.max-parallelism ");
         QuerySettings q = valid.query();
         assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0, q.aliasRefreshMs(), q.maxLatencyMs(),
-                true, 1))
+                true, 1 << 20))
                 .hasMessageStartingWith("query.max-in-flight ");
     }
 

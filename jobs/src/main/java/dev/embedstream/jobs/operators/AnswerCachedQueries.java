@@ -41,7 +41,7 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>Request ids keep their meaning. Queries with one request id come through one Kafka partition,
  * so one subtask sees them all: it remembers the digest of each (tenant, request id) it saw for
- * {@code dedup.query-ttl} (at most {@code query.fast-path.remembered-ids}, least recently seen out)
+ * {@code dedup.query-ttl} (within {@code query.fast-path.remembered-bytes}, least recently seen out)
  * and answers a different query under a used request id {@code request_id_conflict}, as
  * {@link DedupQueries} does; a repeat of the same query goes the slow way, where the first answer
  * is re-sent or, if that was given here, computed again (the same query, the same answer unless a
@@ -65,7 +65,7 @@ public class AnswerCachedQueries extends ProcessFunction<QueryTask, QueryTask> {
     private final long aliasRefreshMs;
     private final EmbedderFactory model;
     private final long rememberMs;
-    private final int rememberIds;
+    private final long rememberBytes;
     private final int responseMaxBytes;
 
     private transient Caches caches;
@@ -82,10 +82,10 @@ public class AnswerCachedQueries extends ProcessFunction<QueryTask, QueryTask> {
      * @param enabled false: no query is answered here ({@code query.fast-path.enabled}); request ids are still checked
      * @param space the job's own vector space: only answers of its collection are served here
      * @param rememberMs how long a (tenant, request id) is remembered ({@code dedup.query-ttl})
-     * @param rememberIds how many are remembered per subtask
+     * @param rememberBytes the heap they may take per subtask
      */
     public AnswerCachedQueries(boolean enabled, CacheSettings cache, MilvusSettings milvus, VectorSpace space,
-            long aliasRefreshMs, EmbedderFactory model, long rememberMs, int rememberIds, int responseMaxBytes) {
+            long aliasRefreshMs, EmbedderFactory model, long rememberMs, long rememberBytes, int responseMaxBytes) {
         this.enabled = enabled;
         this.cache = cache;
         this.milvus = milvus;
@@ -93,7 +93,7 @@ public class AnswerCachedQueries extends ProcessFunction<QueryTask, QueryTask> {
         this.aliasRefreshMs = aliasRefreshMs;
         this.model = model;
         this.rememberMs = rememberMs;
-        this.rememberIds = rememberIds;
+        this.rememberBytes = rememberBytes;
         this.responseMaxBytes = responseMaxBytes;
     }
 
@@ -103,8 +103,10 @@ public class AnswerCachedQueries extends ProcessFunction<QueryTask, QueryTask> {
         hits = group.counter("fastPathAnswers");
         conflicts = group.counter("requestIdConflicts");
         answerMillis = group.histogram("fastPathAnswerMillis", new DescriptiveStatisticsHistogram(1000));
-        seen = Caffeine.newBuilder().maximumSize(rememberIds).expireAfterWrite(Duration.ofMillis(rememberMs))
-                .executor(Runnable::run).build();
+        // Weighed as the heap the two strings and the entry take (UTF-16, Caffeine's node).
+        seen = Caffeine.newBuilder().maximumWeight(rememberBytes)
+                .weigher((String key, String digest) -> 2 * (key.length() + digest.length()) + 120)
+                .expireAfterWrite(Duration.ofMillis(rememberMs)).executor(Runnable::run).build();
         if (!enabled || !cache.retrievalCacheOn() || cache.redisUri() == null) {
             return; // no fast path: every query goes the slow way, request ids are still checked
         }

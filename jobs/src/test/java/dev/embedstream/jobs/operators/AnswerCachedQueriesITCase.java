@@ -49,7 +49,7 @@ class AnswerCachedQueriesITCase {
     private OneInputStreamOperatorTestHarness<QueryTask, QueryTask> harness(boolean enabled) throws Exception {
         space = model.space(settings.model());
         var op = new AnswerCachedQueries(enabled, settings.cache(), settings.milvus(), space, settings.query().aliasRefreshMs(),
-                model, 60_000, 1_000, 512 * 1024);
+                model, 60_000, 1 << 20, 512 * 1024);
         var h = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(op));
         h.setup();
         h.open();
