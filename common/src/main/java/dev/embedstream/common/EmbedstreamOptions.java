@@ -161,8 +161,8 @@ public final class EmbedstreamOptions {
                     + "reach (it starts at 8 or this, whichever is less, and follows the measured search latency)");
     public static final ConfigOption<Duration> QUERY_MAX_LATENCY = key("query.max-latency")
             .durationType().defaultValue(Duration.ofSeconds(2))
-            .withDescription("latency budget of a query without `deadline_ms`: a query's effective deadline is the "
-                    + "earlier of its `deadline_ms` and its Kafka timestamp + this. A query that has already waited "
+            .withDescription("latency budget of a query without `deadline_ms`: its effective deadline is its Kafka "
+                    + "timestamp + this (a query with `deadline_ms` has that one). A query that has already waited "
                     + "past it when it enters, or whose expected wait for a Milvus search passes it, is answered at "
                     + "once `error` / `overloaded`, never late");
     public static final ConfigOption<Boolean> QUERY_FAST_PATH = key("query.fast-path.enabled")

@@ -64,12 +64,12 @@ public record QueryTask(
     }
 
     /**
-     * The latest time its answer is still worth sending: its {@code deadline_ms}, or sooner
-     * {@code maxLatencyMs} ({@code query.max-latency}) after the client sent it.
+     * The latest time its answer is still worth sending: its {@code deadline_ms} when the client
+     * gave one (a client that says it will wait longer is believed), else {@code maxLatencyMs}
+     * ({@code query.max-latency}) after the client sent it.
      */
     public long effectiveDeadlineMs(long maxLatencyMs) {
-        long budget = receivedAtMs + maxLatencyMs;
-        return deadlineMs > 0 ? Math.min(deadlineMs, budget) : budget;
+        return deadlineMs > 0 ? deadlineMs : receivedAtMs + maxLatencyMs;
     }
 
     public QueryTask withVector(float[] v) {
