@@ -160,9 +160,10 @@ public final class EmbedstreamOptions {
                     + "waiting for a search permit); also the most concurrent Milvus searches the adaptive limit may "
                     + "reach (it starts at 8 or this, whichever is less, and follows the measured search latency)");
     public static final ConfigOption<Duration> QUERY_MAX_LATENCY = key("query.max-latency")
-            .durationType().defaultValue(Duration.ofSeconds(2))
+            .durationType().defaultValue(Duration.ofSeconds(10))
             .withDescription("latency budget of a query without `deadline_ms`: its effective deadline is its Kafka "
-                    + "timestamp + this (a query with `deadline_ms` has that one). A query that has already waited "
+                    + "timestamp + this (a query with `deadline_ms` has that one; interactive clients should send "
+                    + "one, or this be lowered to what they wait). A query that has already waited "
                     + "past it when it enters, or whose expected wait for a Milvus search passes it, is answered at "
                     + "once `error` / `overloaded`, never late");
     public static final ConfigOption<Boolean> QUERY_FAST_PATH = key("query.fast-path.enabled")
