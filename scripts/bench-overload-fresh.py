@@ -18,7 +18,7 @@ java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("J
 producer = subprocess.Popen(
     [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j2.configurationFile={kafka}/config/tools-log4j2.properties",
      "-cp", f"{kafka}/libs/*", "org.apache.kafka.tools.ConsoleProducer", "--bootstrap-server", bootstrap, "--topic", topic,
-     "--property", "parse.key=true", "--property", "key.separator=\t", "--producer-property", "linger.ms=0"],
+     "--property", "parse.key=true", "--property", "key.separator=\t", "--timeout", "1", "--producer-property", "linger.ms=0"],
     stdin=subprocess.PIPE, text=True)
 time.sleep(3)  # the producer's JVM starts and fetches metadata before the first timed document
 client = MilvusClient(uri=uri, timeout=10)

@@ -360,7 +360,8 @@ fi
 # heap_sample OUT: the job JVM's heap used (bytes), one "epoch value" line a second, until killed.
 heap_sample() {
   while :; do
-    curl -fsS "$METRICS" 2>/dev/null | awk -v t="$(date +%s.%N)" '/^flink_taskmanager_Status_JVM_Memory_Heap_Used/ { print t, $2; exit }' >>"$1"
+    { curl -fsS "$METRICS" 2>/dev/null || true; } |
+      awk -v t="$(date +%s.%N)" '/^flink_taskmanager_Status_JVM_Memory_Heap_Used/ { print t, $2; exit }' >>"$1" || true
     sleep 1
   done
 }
@@ -452,7 +453,8 @@ EOF
     log "overload, run $((r + 1))/$REPEATS: O. capacity (distinct texts at 200 q/s for 20 s)"
     cli bench-queries --rate 200 --duration 20s --warmup 0s --queries "$OUT/data/overload-capacity-$r.txt" \
       --out "$OUT/raw/overload-capacity-$r.json" >/dev/null || true
-    capacity=$(python3 -c 'import json,sys; print(max(1, round(json.load(open(sys.argv[1]))["by_status"].get("ok", 0) / 20)))' "$OUT/raw/overload-capacity-$r.json")
+    capacity=$(python3 -c 'import json,sys; print(max(1, round(json.load(open(sys.argv[1]))["by_status"].get("ok", 0) / 20)))' \
+      "$OUT/raw/overload-capacity-$r.json") || { log "overload run $((r + 1)): no capacity measured; 3 x 10 q/s instead"; capacity=10; }
     sleep 5
     cli bench-queries --rate 20 --duration 20s --warmup 2s --queries "$OUT/data/overload-idle-$r.txt" \
       --out "$OUT/raw/overload-idle-$r.json" >/dev/null || log "overload run $((r + 1)): idle queries: some unanswered or not ok"
