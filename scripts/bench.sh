@@ -108,7 +108,7 @@ while (($#)); do
     --fair-docs) FAIR_DOCS=$2; shift ;;
     --fair-seconds) FAIR_SECONDS=$2; shift ;;
     --overload-seconds) OVERLOAD_SECONDS=$2; shift ;;
-    -h | --help) sed -n '2,80p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,83p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
