@@ -55,8 +55,32 @@
 #   Writes <OUT>/migration.json, migration-*.png and migration.md (also summary.md when it is the
 #   only section) via scripts/bench-migration.py.
 #
-# Usage: scripts/bench.sh [--only model,batching,cache,migration] [--repeats N] [--migration-docs N] [--ingest-docs N] [--warmup-docs N] [--fixed-size N]
+# Section "overload" (the overload control issue; only when named in --only), --repeats times, each
+#   on fresh jobs with Redis and default settings:
+#   F. fairness and backlog: tenant B publishes 1 new document/s for --fair-seconds while sending
+#      5 q/s (bench-queries --tenant B): B's freshness (publish -> its doc_id is in Milvus, polled
+#      every 100 ms; scripts/bench-overload-fresh.py) p50/p99 and query p99, alone; then tenant A
+#      publishes --fair-docs documents at once (corpus texts each behind a unique token: no cache
+#      hit) and during the first seconds of that backlog B does the same again while a third tenant
+#      sends 20 q/s: B's freshness p99 and query p99 with A against alone (target <= 2x each) and
+#      the 20 q/s p99 (target <= 250 ms);
+#   H. hits: Zipf queries (exponent --zipf) at 1,000 q/s for --overload-seconds against a cache
+#      warmed by 20 s at 100 q/s of the same texts: p99 (target <= 50 ms), unanswered (target 0),
+#      hit ratio; in run 1 the rate steps 1000, 1500, 2000, 3000, 4000 (20 s each) until a step's
+#      p99 > 100 ms, and the highest passing one runs for --overload-seconds: the highest
+#      sustained rate;
+#   O. overload: capacity C = ok answers/s of distinct texts (all misses) offered at 200 q/s for
+#      20 s; idle p99 at 20 q/s; then 3 x C for --overload-seconds, each query with a 1 s deadline:
+#      answers per status (ok, overloaded, rate_limited, expired, ...), unanswered and late (> 100 ms
+#      past the deadline; targets 0), duplicates, the job JVM's max heap used (Prometheus, every
+#      second); right after it 20 q/s for 20 s: seconds until a second's p99 is within 1.2 x the
+#      idle p99 (target <= 10 s).
+#   Writes <OUT>/overload.json, overload-*.png and overload.md (also summary.md when it is the only
+#   section) via scripts/bench-overload.py.
+#
+# Usage: scripts/bench.sh [--only model,batching,cache,migration,overload] [--repeats N] [--migration-docs N] [--ingest-docs N] [--warmup-docs N] [--fixed-size N]
 #                         [--peak N] [--qps N] [--seconds N] [--zipf S] [--docs N] [--outage-docs N]
+#                         [--fair-docs N] [--fair-seconds N] [--overload-seconds N]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,6 +90,7 @@ cd "$ROOT"
 
 REPEATS=3 QPS=1000 SECONDS_PER_RUN=30 ZIPF=1.1 DOCS=300 OUTAGE_DOCS=150 ONLY="model,batching,cache"
 INGEST_DOCS=500 WARMUP_DOCS=200 FIXED_SIZE=32 PEAK=100 MIGRATION_DOCS=1000 MIGRATION_MODEL=all-minilm-l6-v2-q
+FAIR_DOCS=5000 FAIR_SECONDS=30 OVERLOAD_SECONDS=60
 while (($#)); do
   case $1 in
     --only) ONLY=$2; shift ;;
@@ -80,7 +105,10 @@ while (($#)); do
     --fixed-size) FIXED_SIZE=$2; shift ;;
     --peak) PEAK=$2; shift ;;
     --migration-docs) MIGRATION_DOCS=$2; shift ;;
-    -h | --help) sed -n '2,57p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --fair-docs) FAIR_DOCS=$2; shift ;;
+    --fair-seconds) FAIR_SECONDS=$2; shift ;;
+    --overload-seconds) OVERLOAD_SECONDS=$2; shift ;;
+    -h | --help) sed -n '2,83p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -107,6 +135,10 @@ report() {
     python3 scripts/bench-migration.py "$OUT" "$MIGRATION_DOCS" "$REPEATS" "$MIGRATION_MODEL" "$ONLY"
     scripts/embedstream bench-plot "$OUT/migration.json" >/dev/null
   fi
+  if section overload; then
+    python3 scripts/bench-overload.py "$OUT" "$REPEATS" "$ONLY" "$FAIR_DOCS" "$FAIR_SECONDS" "$OVERLOAD_SECONDS"
+    scripts/embedstream bench-plot "$OUT/overload.json" >/dev/null
+  fi
   section model || section batching || section cache || { log "results in $OUT"; return 0; }
   local profiles=("$OUT"/raw/profile-*.json)
   [[ ! -e ${profiles[0]} ]] || python3 scripts/bench-profile.py --summarise "${profiles[@]%.json}" \
@@ -122,7 +154,7 @@ if section model; then
   scripts/embedstream bench-model --docs "$INGEST_DOCS" --repeats "$REPEATS" --batch-sizes 1,4,16 \
     --compare all-minilm-l6-v2-q --out "$OUT/raw/model.json" >/dev/null
 fi
-if ! section batching && ! section cache && ! section migration; then
+if ! section batching && ! section cache && ! section migration && ! section overload; then
   report
   exit 0
 fi
@@ -155,7 +187,14 @@ start_job() {
     -cp "$JAR:$(cat "$CLASSPATH_FILE")" dev.embedstream.jobs.LocalRunner \
     --kafka.bootstrap-servers "$BOOTSTRAP" --kafka.group-id "bench-$name" --milvus.uri "$MILVUS_URI" \
     --local.web-port "$web" --local.prometheus-port "$prom" --local.checkpoint-dir "$WORK/checkpoints-$name" "$@"
-  cli query "ready probe" --timeout 180s >/dev/null || die "job '$name' did not answer (log: $OUT/jobs/logs/job-$name.log)"
+  # A probe sent while the job starts waits longer than query.max-latency and is shed ("overloaded"):
+  # the job is up then, so the next probe is answered in time.
+  local probe i
+  for ((i = 0; i < 10; i++)); do
+    probe=$(cli query "ready probe" --timeout 180s 2>&1) && return 0
+    [[ $probe == *"error overloaded"* ]] || break
+  done
+  die "job '$name' did not answer ok: $probe (log: $OUT/jobs/logs/job-$name.log)"
 }
 stop_job() { stack_stop "$OUT/jobs/job-$1.pid" TERM; }
 # profile_start PHASE / profile_stop: JFR of the current job and CPU per process and thread for the
@@ -321,6 +360,125 @@ if section migration; then
     cli --documents-topic "$topic-b" ingest "$OUT/data/migration.jsonl" --await-milvus "$MILVUS_URI" --collection "${alias}_b" \
       --await-timeout 15m --out "$OUT/raw/migration-ingest-b-$r.json" >/dev/null || log "migration run $((r + 1)): not every document landed (d)"
     stop_job "migration-b-$r"
+  done
+fi
+
+# ---- overload --------------------------------------------------------------------------
+# heap_sample OUT: the job JVM's heap used (bytes), one "epoch value" line a second, until killed.
+heap_sample() {
+  while :; do
+    { curl -fsS "$METRICS" 2>/dev/null || true; } |
+      awk -v t="$(date +%s.%N)" '/^flink_taskmanager_Status_JVM_Memory_Heap_Used/ { print t, $2; exit }' >>"$1" || true
+    sleep 1
+  done
+}
+# p99_of FILE: the p99_ms of a bench-queries report, 1e9 when there is none
+p99_of() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get("p99_ms"); print(v if v is not None else 1e9)' "$1" 2>/dev/null || echo 1e9; }
+if section overload; then
+  python3 - "$OUT/data" "$REPEATS" "$FAIR_DOCS" "$FAIR_SECONDS" "$OVERLOAD_SECONDS" <<'EOF'
+import json, sys
+out, repeats, fair_docs, fair_seconds, seconds = sys.argv[1], *map(int, sys.argv[2:])
+corpus = [json.loads(l) for l in open("scripts/sample/corpus.jsonl", encoding="utf-8") if l.strip()]
+lines = []
+for d in corpus:
+    ls = [l.strip() for l in d["text"].split("\n") if l.strip()]
+    lines.append((ls[1] if len(ls) > 1 else ls[0])[:160])
+def docs(name, tenant, n, token):
+    # a unique token before each corpus text: every document is new work (no embedding cache hit)
+    with open(f"{out}/{name}", "w", encoding="utf-8") as f:
+        for i in range(n):
+            d = corpus[i % len(corpus)]
+            f.write(json.dumps({"doc_id": f"{token}-{i}", "op": "upsert", "tenant": tenant,
+                                "text": f"{token}x{i} {d['text']}"}, ensure_ascii=False) + "\n")
+def queries(name, n, token):
+    open(f"{out}/{name}", "w", encoding="utf-8").write("".join(f"{token}x{i} {lines[i % len(lines)]}\n" for i in range(n)))
+for r in range(repeats):
+    docs(f"overload-a-{r}.jsonl", "A", fair_docs, f"a{r}")
+    for phase in ("alone", "backlog"):
+        docs(f"overload-b-{phase}-{r}.jsonl", "B", fair_seconds, f"b{phase}{r}")
+        queries(f"overload-qb-{phase}-{r}.txt", 5 * fair_seconds + 50, f"qb{phase}{r}")
+    queries(f"overload-qc-{r}.txt", 20 * (fair_seconds + 10), f"qc{r}")
+    queries(f"overload-capacity-{r}.txt", 200 * 25, f"cap{r}")
+    queries(f"overload-idle-{r}.txt", 20 * 25, f"idle{r}")
+    queries(f"overload-burst-{r}.txt", 1000 * seconds, f"burst{r}")
+    queries(f"overload-recovery-{r}.txt", 20 * 25, f"rec{r}")
+# Zipf texts: one line per document, distinct, the first 300 documents (the cache section's kind)
+seen = list(dict.fromkeys(lines[:300]))
+open(f"{out}/overload-zipf.txt", "w", encoding="utf-8").write("\n".join(seen) + "\n")
+EOF
+  for ((r = 0; r < REPEATS; r++)); do
+    topic="bench-overload-$r.documents" alias="bench_overload_$r"
+    stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 "$topic:cleanup.policy=compact"
+    # F. fairness and backlog
+    start_job "overload-f-$r" --redis.uri "$REDIS_URI" --topic.documents "$topic" --milvus.collection "$alias"
+    fair() { # PHASE: B's documents and queries for --fair-seconds (the third tenant's 20 q/s beside them under the backlog)
+      local phase=$1 fresh third=
+      "$LOCAL/venv/bin/python" scripts/bench-overload-fresh.py "$BOOTSTRAP" "$topic" "$MILVUS_URI" "$alias" B \
+        "$OUT/data/overload-b-$phase-$r.jsonl" "$FAIR_SECONDS" "$OUT/raw/overload-fresh-$phase-$r.json" "$LOCAL/kafka" & fresh=$!
+      if [[ $phase == backlog ]]; then
+        cli bench-queries --tenant C --rate 20 --duration "${FAIR_SECONDS}s" --warmup 3s --queries "$OUT/data/overload-qc-$r.txt" \
+          --out "$OUT/raw/overload-third-$r.json" >/dev/null & third=$!
+      fi
+      sleep 3 # B's producer is up
+      cli bench-queries --tenant B --rate 5 --duration "${FAIR_SECONDS}s" --warmup 2s --queries "$OUT/data/overload-qb-$phase-$r.txt" \
+        --out "$OUT/raw/overload-bq-$phase-$r.json" >/dev/null || log "overload run $((r + 1)): B's queries ($phase): some unanswered or not ok"
+      [[ -z $third ]] || wait "$third" || log "overload run $((r + 1)): the third tenant's queries: some unanswered or not ok"
+      wait "$fresh" || log "overload run $((r + 1)): B's freshness ($phase) failed"
+    }
+    log "overload, run $((r + 1))/$REPEATS: F. tenant B alone (1 document/s and 5 q/s for ${FAIR_SECONDS}s)"
+    fair alone
+    log "overload, run $((r + 1))/$REPEATS: F. tenant A publishes $FAIR_DOCS documents; B again, and 20 q/s of tenant C"
+    cli --documents-topic "$topic" ingest "$OUT/data/overload-a-$r.jsonl" >/dev/null
+    fair backlog
+    stop_job "overload-f-$r"
+    # H. hits, on a fresh job (A's backlog would otherwise still take the cores)
+    # (its own empty documents topic; the collection of F, so searches have rows to scan)
+    stack_create_topics "$LOCAL/kafka" "$BOOTSTRAP" 2 "$topic-h:cleanup.policy=compact"
+    start_job "overload-h-$r" --redis.uri "$REDIS_URI" --topic.documents "$topic-h" --milvus.collection "$alias"
+    heap_sample "$OUT/raw/overload-heap-$r.txt" & sampler=$!
+    log "overload, run $((r + 1))/$REPEATS: H. warm the cache (100 q/s for 20 s), then Zipf at 1000 q/s"
+    cli bench-queries --rate 100 --duration 20s --warmup 0s --zipf "$ZIPF" --seed "$r" --queries "$OUT/data/overload-zipf.txt" \
+      --out "$OUT/raw/overload-warm-$r.json" >/dev/null || true
+    cli bench-queries --rate 1000 --duration "${OVERLOAD_SECONDS}s" --warmup 2s --zipf "$ZIPF" --seed "$((r + 100))" \
+      --queries "$OUT/data/overload-zipf.txt" --out "$OUT/raw/overload-hits-$r.json" >/dev/null || log "overload run $((r + 1)): hits: some unanswered or not ok"
+    if ((r == 0)); then
+      best=
+      for step in 1000 1500 2000 3000 4000; do
+        log "overload: H. step $step q/s for 20 s"
+        cli bench-queries --rate "$step" --duration 20s --warmup 2s --zipf "$ZIPF" --seed "$step" --queries "$OUT/data/overload-zipf.txt" \
+          --out "$OUT/raw/overload-step-$step.json" >/dev/null || true
+        awk -v p="$(p99_of "$OUT/raw/overload-step-$step.json")" 'BEGIN { exit !(p <= 100) }' || break
+        best=$step
+      done
+      if [[ -n $best ]]; then
+        log "overload: H. the highest passing step, $best q/s, for ${OVERLOAD_SECONDS}s"
+        cli bench-queries --rate "$best" --duration "${OVERLOAD_SECONDS}s" --warmup 2s --zipf "$ZIPF" --seed 7 --queries "$OUT/data/overload-zipf.txt" \
+          --out "$OUT/raw/overload-sustained.json" >/dev/null || true
+      fi
+    fi
+    # O. overload
+    log "overload, run $((r + 1))/$REPEATS: O. capacity (distinct texts at 200 q/s for 20 s)"
+    cli bench-queries --rate 200 --duration 20s --warmup 0s --queries "$OUT/data/overload-capacity-$r.txt" \
+      --out "$OUT/raw/overload-capacity-$r.json" >/dev/null || true
+    capacity=$(python3 -c 'import json,sys; print(max(1, round(json.load(open(sys.argv[1]))["by_status"].get("ok", 0) / 20)))' \
+      "$OUT/raw/overload-capacity-$r.json") || { log "overload run $((r + 1)): no capacity measured; 3 x 10 q/s instead"; capacity=10; }
+    sleep 5
+    cli bench-queries --rate 20 --duration 20s --warmup 2s --queries "$OUT/data/overload-idle-$r.txt" \
+      --out "$OUT/raw/overload-idle-$r.json" >/dev/null || log "overload run $((r + 1)): idle queries: some unanswered or not ok"
+    log "overload, run $((r + 1))/$REPEATS: O. $((3 * capacity)) q/s (3 x capacity $capacity) for ${OVERLOAD_SECONDS}s, deadline 1 s"
+    : >"$OUT/raw/overload-burst-heap-$r.txt"
+    heap_sample "$OUT/raw/overload-burst-heap-$r.txt" & burst_heap=$!
+    cli bench-queries --rate "$((3 * capacity))" --duration "${OVERLOAD_SECONDS}s" --warmup 0s --deadline 1s \
+      --queries "$OUT/data/overload-burst-$r.txt" --out "$OUT/raw/overload-burst-$r.json" >/dev/null & burst=$!
+    sleep "$OVERLOAD_SECONDS"
+    kill "$burst_heap"; wait "$burst_heap" 2>/dev/null || true
+    log "overload, run $((r + 1))/$REPEATS: O. recovery (20 q/s for 20 s right after the burst)"
+    cli bench-queries --rate 20 --duration 20s --warmup 0s --queries "$OUT/data/overload-recovery-$r.txt" \
+      --out "$OUT/raw/overload-recovery-$r.json" >/dev/null || log "overload run $((r + 1)): recovery queries: some unanswered or not ok"
+    wait "$burst" || log "overload run $((r + 1)): burst: not every answer ok (expected: shed)"
+    echo "{\"capacity_qps\": $capacity}" >"$OUT/raw/overload-capacity-rate-$r.json"
+    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    stop_job "overload-h-$r"
   done
 fi
 

@@ -57,6 +57,17 @@ final class BenchQueriesCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the Zipf draw (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--tenant", defaultValue = Defaults.TENANT, description = "Tenant of every query (default: ${DEFAULT-VALUE}).")
+    String tenant;
+
+    @Option(names = "--deadline", paramLabel = "DURATION",
+            description = "Give each query deadline_ms = its send time + DURATION (e.g. 1s); answers consumed more than "
+                    + "100 ms after it are counted as late. Default: none (the job's query.max-latency applies).")
+    Duration deadline;
+
+    /** How far past its deadline an answer may be consumed before it counts as late: Kafka's way out. */
+    static final long LATE_GRACE_MS = 100;
+
     /** Inverse-CDF sampler of ranks 0..n-1 with P(r) proportional to 1/(r+1)^s. */
     static final class Zipf {
         private final double[] cumulative;
@@ -89,6 +100,9 @@ final class BenchQueriesCommand implements Callable<Integer> {
         Map<String, String> status = new ConcurrentHashMap<>();
         Map<String, String> cache = new ConcurrentHashMap<>();
         Map<String, Long> tookMs = new ConcurrentHashMap<>();
+        Map<String, Long> deadlineMs = new ConcurrentHashMap<>();
+        Map<String, Integer> answers = new ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicLong late = new java.util.concurrent.atomic.AtomicLong();
         Zipf draw = zipf > 0 ? new Zipf(texts.size(), zipf, seed) : null;
         String run = UUID.randomUUID().toString().substring(0, 8);
         LoadShape.Plan plan = load.plan();
@@ -103,9 +117,16 @@ final class BenchQueriesCommand implements Callable<Integer> {
                 DocumentPublisher publisher = new DocumentPublisher(props)) {
             Thread consumer = new Thread(() -> reader.forEach((key, value) -> {
                 Long sent = sentAt.get(key);
+                if (sent != null) {
+                    answers.merge(key, 1, Integer::sum);
+                    Long dl = deadlineMs.get(key);
+                    if (dl != null && System.currentTimeMillis() > dl + LATE_GRACE_MS) {
+                        late.incrementAndGet();
+                    }
+                }
                 if (sent != null && latencyNanos.putIfAbsent(key, System.nanoTime() - sent) == null) {
                     Map<?, ?> response = Json.read(value, Map.class);
-                    status.put(key, response.get("status").toString());
+                    status.put(key, terminal(response));
                     cache.put(key, String.valueOf(response.get("cache")));
                     if (response.get("took_ms") instanceof Number n) {
                         tookMs.put(key, n.longValue());
@@ -121,7 +142,12 @@ final class BenchQueriesCommand implements Callable<Integer> {
                 }
                 String id = "bench-" + run + "-" + i;
                 ObjectNode q = Json.mapper().createObjectNode().put("request_id", id)
-                        .put("text", texts.get(draw != null ? draw.next() : (int) (i % texts.size()))).put("top_k", topK);
+                        .put("text", texts.get(draw != null ? draw.next() : (int) (i % texts.size()))).put("top_k", topK).put("tenant", tenant);
+                if (deadline != null) {
+                    long dl = System.currentTimeMillis() + deadline.toMillis();
+                    q.put("deadline_ms", dl);
+                    deadlineMs.put(id, dl);
+                }
                 long now = System.nanoTime();
                 sentAt.put(id, now);
                 sentOffset[i] = now - start;
@@ -135,11 +161,13 @@ final class BenchQueriesCommand implements Callable<Integer> {
             List<Long> misses = new ArrayList<>();
             List<Long> hitsTook = new ArrayList<>();
             long errors = 0;
+            Map<String, Long> byStatus = new java.util.TreeMap<>();
             for (long i = warmupCount; i < total; i++) {
                 String id = "bench-" + run + "-" + i;
                 Long l = latencyNanos.get(id);
                 if (l != null) {
                     measured.add(l);
+                    byStatus.merge(status.get(id), 1L, Long::sum);
                     if (!"ok".equals(status.get(id))) {
                         errors++;
                     } else {
@@ -173,6 +201,12 @@ final class BenchQueriesCommand implements Callable<Integer> {
             // took_ms: Kafka timestamp of the query -> answer made in the job; the rest of a hit's
             // latency is the way out (reply cache, Kafka sink, broker, this consumer).
             result.put("hits_took_in_job", percentiles(hitsTook));
+            result.put("tenant", tenant);
+            result.put("deadline_ms", deadline == null ? null : deadline.toMillis());
+            // ok, expired, or the error's code (overloaded, rate_limited, ...), after the warm-up
+            result.put("by_status", byStatus);
+            result.put("duplicates", answers.values().stream().mapToLong(n -> n - 1).sum());
+            result.put("late", late.get());
             putRateAccuracy(result, plan, due, sentOffset, run, latencyNanos);
             report.publish(result);
             return sorted.length == total - warmupCount && errors == 0 ? 0 : 1;
@@ -189,12 +223,18 @@ final class BenchQueriesCommand implements Callable<Integer> {
         int seconds = (int) Math.ceil(plan.warmup() + plan.duration());
         int[] sent = new int[seconds + 1];
         int[] answered = new int[seconds + 1];
+        List<List<Long>> latencies = new ArrayList<>();
+        for (int s = 0; s <= seconds; s++) {
+            latencies.add(new ArrayList<>());
+        }
         long[] lag = new long[due.length];
         for (int i = 0; i < due.length; i++) {
             int s = (int) Math.min(seconds, sentOffset[i] / 1_000_000_000L);
             sent[s]++;
-            if (latencyNanos.containsKey("bench-" + run + "-" + i)) {
+            Long l = latencyNanos.get("bench-" + run + "-" + i);
+            if (l != null) {
                 answered[s]++;
+                latencies.get(s).add(l);
             }
             lag[i] = Math.max(0, sentOffset[i] - due[i]);
         }
@@ -207,6 +247,7 @@ final class BenchQueriesCommand implements Callable<Integer> {
             row.put("target", Math.round(expected * 10) / 10.0);
             row.put("sent", sent[s]);
             row.put("answered", answered[s]);
+            row.put("p99_ms", percentile(latencies.get(s).stream().mapToLong(Long::longValue).sorted().toArray(), 99));
             perSecond.add(row);
             if (s >= Math.ceil(plan.warmup())) {
                 worst = Math.max(worst, Math.abs(sent[s] - expected) / Math.max(expected, 1));
@@ -216,6 +257,15 @@ final class BenchQueriesCommand implements Callable<Integer> {
         result.put("max_rate_error", Math.round(worst * 1000) / 1000.0);
         result.put("send_lag_p99_ms", percentile(lag, 99));
         result.put("per_second", perSecond);
+    }
+
+    /** The terminal status of an answer: ok, expired, or an error's code (overloaded, rate_limited, ...). */
+    static String terminal(Map<?, ?> response) {
+        String status = String.valueOf(response.get("status"));
+        if ("error".equals(status) && response.get("error") instanceof Map<?, ?> error && error.get("code") != null) {
+            return error.get("code").toString();
+        }
+        return status;
     }
 
     private static Map<String, Object> percentiles(List<Long> nanos) {
