@@ -69,7 +69,7 @@
 #      hit ratio; in run 1 the rate steps 1000, 1500, 2000, 3000, 4000 (20 s each) until a step's
 #      p99 > 100 ms, and the highest passing one runs for --overload-seconds: the highest
 #      sustained rate;
-#   O. overload: capacity C = ok answers/s of distinct texts (all misses) offered at 200 q/s for
+#   O. overload: capacity C = ok answers/s of distinct texts (all misses) offered at 60 q/s (a rate the client itself sustains here) for
 #      20 s; idle p99 at 20 q/s; then 3 x C for --overload-seconds, each query with a 1 s deadline:
 #      answers per status (ok, overloaded, rate_limited, expired, ...), unanswered and late (> 100 ms
 #      past the deadline; targets 0), duplicates, the job JVM's max heap used (Prometheus, every
@@ -457,8 +457,8 @@ EOF
       fi
     fi
     # O. overload
-    log "overload, run $((r + 1))/$REPEATS: O. capacity (distinct texts at 200 q/s for 20 s)"
-    cli bench-queries --rate 200 --duration 20s --warmup 0s --queries "$OUT/data/overload-capacity-$r.txt" \
+    log "overload, run $((r + 1))/$REPEATS: O. capacity (distinct texts at 60 q/s for 20 s)"
+    cli bench-queries --rate 60 --duration 20s --warmup 0s --queries "$OUT/data/overload-capacity-$r.txt" \
       --out "$OUT/raw/overload-capacity-$r.json" >/dev/null || true
     capacity=$(python3 -c 'import json,sys; print(max(1, round(json.load(open(sys.argv[1]))["by_status"].get("ok", 0) / 20)))' \
       "$OUT/raw/overload-capacity-$r.json") || { log "overload run $((r + 1)): no capacity measured; 3 x 10 q/s instead"; capacity=10; }
