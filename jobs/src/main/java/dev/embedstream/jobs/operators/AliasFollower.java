@@ -27,6 +27,8 @@ final class AliasFollower implements AutoCloseable {
     static final long FIRST_READ_MS = 5_000;
 
     private final AtomicReference<Route> current;
+    /** When the alias was last read (System.nanoTime), or 0 before the first read. */
+    private volatile long readAtNanos;
     private final ScheduledExecutorService refresher;
     private MilvusStore store;
 
@@ -60,13 +62,21 @@ final class AliasFollower implements AutoCloseable {
         return current.get();
     }
 
+    /** Whether the alias was read within the last {@code ms}: the route is known, not assumed. */
+    boolean readWithin(long ms) {
+        long at = readAtNanos;
+        return at != 0 && System.nanoTime() - at <= TimeUnit.MILLISECONDS.toNanos(ms);
+    }
+
     private void refresh(MilvusSettings milvus) {
         try {
             if (store == null) {
                 store = new MilvusStore(milvus);
             }
             // Only the alias is read each time; the stamp again only when the alias has moved.
-            store.aliasTarget(milvus.collection()).map(c -> c.equals(current.get().collection()) ? current.get()
+            var target = store.aliasTarget(milvus.collection());
+            readAtNanos = System.nanoTime();
+            target.map(c -> c.equals(current.get().collection()) ? current.get()
                     : new Route(c, store.spaceOf(c).orElse(null))).ifPresent(route -> {
                 if (route.space() == null) {
                     LOG.warn("alias {} serves {}, which carries no vector-space stamp: queries stay on {}",

@@ -157,7 +157,10 @@ public class AnswerCachedQueries extends ProcessFunction<QueryTask, QueryTask> {
     /** The answer from L1, or null when the alias serves another collection, the epoch is not fresh or L1 misses. */
     private Reply fromCache(QueryTask q) {
         Route route = alias.current();
-        if (!route.collection().equals(ownCollection)) {
+        // Only on a route read recently: a follower that could not read the alias (at a restart
+        // after a swap, say) must not serve its own collection's answers while the alias may have
+        // moved; the embedder, which follows the alias itself, answers then.
+        if (!route.collection().equals(ownCollection) || !alias.readWithin(3 * aliasRefreshMs)) {
             return null; // after a swap the embedder's caches of the served collection answer
         }
         RetrievalCache answers = caches.answers;
