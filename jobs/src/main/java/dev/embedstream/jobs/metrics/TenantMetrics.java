@@ -3,6 +3,7 @@ package dev.embedstream.jobs.metrics;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Function;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 
 /**
@@ -37,6 +38,11 @@ public final class TenantMetrics<M> {
             of(tenant);
         }
         byLabel.computeIfAbsent(OTHER, l -> register.apply(group.addGroup("tenant", l)));
+    }
+
+    /** A counter {@code name} per tenant label: the usual kind, registered the one way. */
+    public static TenantMetrics<Counter> counters(MetricGroup group, Iterable<String> known, String name) {
+        return new TenantMetrics<>(group, known, g -> g.counter(name));
     }
 
     /** The tenant's own metric, or the shared {@code _other} one once the labels are used up. */

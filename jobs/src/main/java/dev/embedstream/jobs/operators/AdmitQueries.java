@@ -43,9 +43,9 @@ public class AdmitQueries extends ProcessFunction<QueryTask, QueryTask> {
         buckets = new TenantBuckets(quota.queryRates().share(parallelism), quota.maxTenants(), () -> nowMs * 1_000_000L);
         MetricGroup group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         var named = quota.queryRates().overrides().keySet();
-        admitted = new TenantMetrics<>(group, named, g -> g.counter("queriesAdmitted"));
-        rateLimited = new TenantMetrics<>(group, named, g -> g.counter("queriesRateLimited"));
-        shed = new TenantMetrics<>(group, named, g -> g.counter("queriesShed"));
+        admitted = TenantMetrics.counters(group, named, "queriesAdmitted");
+        rateLimited = TenantMetrics.counters(group, named, "queriesRateLimited");
+        shed = TenantMetrics.counters(group, named, "queriesShed");
     }
 
     @Override

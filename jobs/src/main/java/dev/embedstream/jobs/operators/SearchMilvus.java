@@ -122,7 +122,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         group.gauge("searchesWaiting", queue::waiting);
         group.gauge("searchConcurrencyLimit", queue::limit);
         // Tenants named in quotas are registered by AdmitQueries, which sheds into the same counter.
-        shed = new TenantMetrics<>(group, List.of(), g -> g.counter("queriesShed"));
+        shed = TenantMetrics.counters(group, List.of(), "queriesShed");
     }
 
     private static Thread daemon(Runnable r, String name) {

@@ -34,8 +34,8 @@ public class ShedQueries extends ProcessFunction<QueryTask, QueryTask> {
     @Override
     public void open(OpenContext ctx) {
         pressure = QueryPressure.of(getRuntimeContext().getJobInfo().getJobId().toString());
-        shed = new TenantMetrics<>(getRuntimeContext().getMetricGroup().addGroup("embedstream"),
-                quota.queryRates().overrides().keySet(), g -> g.counter("queriesShed"));
+        shed = TenantMetrics.counters(getRuntimeContext().getMetricGroup().addGroup("embedstream"),
+                quota.queryRates().overrides().keySet(), "queriesShed");
     }
 
     @Override
