@@ -45,8 +45,10 @@ public final class EmbedstreamOptions {
                     + "`<alias>__<model>__<8 hex>` and created if missing (see Changing the model)");
     public static final ConfigOption<Duration> MILVUS_ALIAS_REFRESH = key("milvus.alias-refresh")
             .durationType().defaultValue(Duration.ofSeconds(1))
-            .withDescription("how often the query path reads which collection the alias serves; a swap reaches "
-                    + "queries within this");
+            .withDescription("how often the query path reads which collection the alias serves; a query sent more "
+                    + "than twice this after a swap follows it: it is routed only by a read that began at most twice "
+                    + "this before it was sent, and waits for one (up to `milvus.rpc-timeout`, or is answered "
+                    + "`search_failed` when Milvus cannot be read) rather than guess");
     public static final ConfigOption<String> JOB_ROLE = key("job.role")
             .stringType().defaultValue("serve")
             .withDescription("`serve`: documents into the model's collection and queries by the alias; `backfill`: "

@@ -7,6 +7,7 @@ import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Hit;
 import io.milvus.v2.client.ConnectConfig;
 import io.milvus.v2.client.MilvusClientV2;
+import io.milvus.v2.client.RetryConfig;
 import io.milvus.v2.common.ConsistencyLevel;
 import io.milvus.v2.common.DataType;
 import io.milvus.v2.common.IndexParam;
@@ -78,6 +79,11 @@ public final class MilvusStore implements AutoCloseable {
             config.token(settings.token());
         }
         this.client = new MilvusClientV2(config.build());
+        // The SDK retries an unreachable server up to 75 times by default, backing off up to 3 s
+        // each time (minutes in all): bound every call, retries included, by the rpc timeout.
+        RetryConfig retry = RetryConfig.builder().build();
+        retry.setMaxRetryTimeoutMs(settings.rpcTimeoutMs());
+        this.client.retryConfig(retry);
     }
 
     private MilvusStore(MilvusSettings settings, MilvusClientV2 client) {

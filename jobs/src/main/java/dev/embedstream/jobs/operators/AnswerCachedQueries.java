@@ -156,12 +156,13 @@ public class AnswerCachedQueries extends ProcessFunction<QueryTask, QueryTask> {
 
     /** The answer from L1, or null when the alias serves another collection, the epoch is not fresh or L1 misses. */
     private Reply fromCache(QueryTask q) {
-        Route route = alias.current();
-        // Only on a route read recently: a follower that could not read the alias (at a restart
-        // after a swap, say) must not serve its own collection's answers while the alias may have
-        // moved; the embedder, which follows the alias itself, answers then.
-        if (!route.collection().equals(ownCollection) || !alias.readWithin(3 * aliasRefreshMs)) {
-            return null; // after a swap the embedder's caches of the served collection answer
+        // Only on a route read recently enough for this query: a follower that has not read the
+        // alias lately (Milvus slow, or a restart after a swap) must not serve its own collection's
+        // answers while the alias may have moved; the embedder waits for a read then. After a
+        // swap, the embedder's caches of the served collection answer.
+        Route route = alias.knownFor(q.receivedAtMs());
+        if (route == null || !route.collection().equals(ownCollection)) {
+            return null;
         }
         RetrievalCache answers = caches.answers;
         askedTenants.put(q.tenant(), Boolean.TRUE);

@@ -50,6 +50,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
     private final VectorSpace space;
     private final long aliasRefreshMs;
     private final EmbedderFactory embedderFactory;
+    private AliasFollower.Source aliasSource = AliasFollower.Source.milvus();
     /** Per collection routed to: its model and caches; the first is the job's own. */
     private transient LinkedHashMap<String, BatchEmbedder> models;
     private transient String ownCollection;
@@ -73,6 +74,12 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         this.embedderFactory = embedderFactory;
     }
 
+    /** Where the alias is read from: Milvus, or in a unit test of this operator a fake. */
+    EmbedQueries withAliasSource(AliasFollower.Source source) {
+        this.aliasSource = source;
+        return this;
+    }
+
     @Override
     public void open() throws Exception {
         super.open();
@@ -81,7 +88,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         models = new LinkedHashMap<>(4, 0.75f, true);
         models.put(ownCollection, new BatchEmbedder(modelSettings, cache, ownCollection, embedderFactory, group,
                 (padded, millis) -> { }));
-        alias = new AliasFollower(new Route(ownCollection, space), milvus, aliasRefreshMs);
+        alias = new AliasFollower(new Route(ownCollection, space), milvus, aliasRefreshMs, aliasSource);
         queries = new ArrayDeque<>();
         group.gauge("queryLaneDepth", () -> queries.size());
         group.gauge("aliasServesOwnCollection", () -> alias.current().collection().equals(ownCollection) ? 1 : 0);
@@ -120,8 +127,19 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
 
     @Override
     public void processElement(StreamRecord<QueryTask> element) {
-        Route route = alias.current();
-        QueryTask q = element.getValue().withRoute(route.collection(), route.space().model());
+        QueryTask asked = element.getValue();
+        long now = System.currentTimeMillis();
+        long wait = asked.deadlineMs() > 0 ? Math.min(milvus.rpcTimeoutMs(), asked.deadlineMs() - now) : milvus.rpcTimeoutMs();
+        Route route = alias.await(asked.receivedAtMs(), wait);
+        if (route == null) { // never a guess: after a swap the old route would answer from the old space
+            long at = System.currentTimeMillis();
+            output.collect(Replies.TAG, new StreamRecord<>(asked.expiredAt(at) ? Replies.expired(asked, at)
+                    : Replies.error(asked, "search_failed",
+                    "where the alias " + milvus.collection() + " points could not be read from Milvus within "
+                            + Math.max(0, wait) + " ms; retry", at)));
+            return;
+        }
+        QueryTask q = asked.withRoute(route.collection(), route.space().model());
         BatchEmbedder model;
         try {
             model = modelOf(route);

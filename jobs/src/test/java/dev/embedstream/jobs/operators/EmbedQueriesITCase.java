@@ -40,7 +40,7 @@ class EmbedQueriesITCase {
     @Test
     void aCachedAnswerIsServedWithoutModelOrSearchUntilTheNextWrite() throws Exception {
         String collection = "eq_" + UUID.randomUUID().toString().replace('-', '_');
-        var op = TestOperators.embedQueries(TestSettings.with("batch.max-size", "3", "batch.queries.max-wait", "5ms",
+        var op = TestOperators.embedQueriesWithoutMilvus(TestSettings.with("batch.max-size", "3", "batch.queries.max-wait", "5ms",
                 "redis.uri", TestServers.redisUri(), "milvus.collection", collection,
                 "cache.retrieval.epoch-refresh", "200ms"), RecordingEmbedder::new);
         try (var h = new OneInputStreamOperatorTestHarness<>(op);
@@ -92,7 +92,7 @@ class EmbedQueriesITCase {
         String collection = "eq_" + UUID.randomUUID().toString().replace('-', '_');
         var settings = TestSettings.with("batch.max-size", "1", "redis.uri", TestServers.redisUri(),
                 "milvus.collection", collection, "cache.semantic.enabled", "true");
-        var op = TestOperators.embedQueries(settings, RecordingEmbedder::new);
+        var op = TestOperators.embedQueriesWithoutMilvus(settings, RecordingEmbedder::new);
         try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
             h.setup();
             h.open();

@@ -20,7 +20,7 @@ class EmbedQueriesTest {
     @BeforeEach
     void setUp() throws Exception {
         RecordingEmbedder.reset();
-        harness = new OneInputStreamOperatorTestHarness<>(TestOperators.embedQueries(
+        harness = new OneInputStreamOperatorTestHarness<>(TestOperators.embedQueriesWithoutMilvus(
                 TestSettings.with("batch.max-size", "3", "batch.queries.max-wait", "5ms"), RecordingEmbedder::new));
         harness.setup();
         harness.open();
@@ -78,5 +78,26 @@ class EmbedQueriesTest {
         assertThat(replies()).hasSize(1);
         assertThat(replies().get(0).status()).isEqualTo("error");
         assertThat(replies().get(0).json()).contains("embedding_failed");
+    }
+
+    @Test
+    void aQueryIsAnsweredSearchFailedWhenWhereTheAliasPointsCannotBeReadNotRoutedByAGuess() throws Exception {
+        var blind = new OneInputStreamOperatorTestHarness<>(TestOperators.embedQueries(TestSettings.with(), RecordingEmbedder::new)
+                .withAliasSource(milvus -> AliasFollowerTest.lookup(alias -> {
+                    throw new IllegalStateException("UNAVAILABLE: Milvus is down");
+                })));
+        blind.setup();
+        blind.open();
+        try {
+            blind.processElement(new StreamRecord<>(query("q1", 0)));
+            blind.prepareSnapshotPreBarrier(1);
+            assertThat(blind.extractOutputValues()).isEmpty();
+            assertThat(RecordingEmbedder.CALLS).isEmpty();
+            List<Reply> answered = blind.getSideOutput(Replies.TAG).stream().map(StreamRecord::getValue).toList();
+            assertThat(answered).extracting(Reply::status).containsExactly("error");
+            assertThat(answered.get(0).json()).contains("search_failed").contains("could not be read");
+        } finally {
+            blind.close();
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.embedstream.jobs.operators;
 
 import dev.embedstream.jobs.JobSettings;
+import java.util.Optional;
 
 /**
  * Operators built from whole job settings for tests, handing each the groups Pipeline.define
@@ -17,6 +18,11 @@ final class TestOperators {
     static EmbedQueries embedQueries(JobSettings s, EmbedderFactory model) {
         return new EmbedQueries(s.model(), s.batch(), s.cache(), s.milvus(), model.space(s.model()),
                 s.query().aliasRefreshMs(), model);
+    }
+
+    /** The query embedder with no Milvus: the alias does not exist, so its own collection is the route. */
+    static EmbedQueries embedQueriesWithoutMilvus(JobSettings s, EmbedderFactory model) {
+        return embedQueries(s, model).withAliasSource(milvus -> AliasFollowerTest.lookup(alias -> Optional.empty()));
     }
 
     static SearchMilvus searchMilvus(JobSettings s, EmbedderFactory model) {
