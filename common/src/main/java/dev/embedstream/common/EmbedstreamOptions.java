@@ -56,6 +56,18 @@ public final class EmbedstreamOptions {
     public static final ConfigOption<Duration> MILVUS_RPC_TIMEOUT = key("milvus.rpc-timeout")
             .durationType().defaultValue(Duration.ofSeconds(10))
             .withDescription("deadline of every Milvus call");
+    public static final ConfigOption<Boolean> MILVUS_BM25 = key("milvus.bm25.enabled")
+            .booleanType().defaultValue(true)
+            .withDescription("create new collections with a keyword index: `text` analyzed, a Milvus `BM25` function "
+                    + "into a `sparse` field with a SPARSE_INVERTED_INDEX; `false`, or a server without BM25 functions, "
+                    + "creates them dense-only and `hybrid`/`keyword` queries are answered `mode_unsupported`");
+    public static final ConfigOption<String> MILVUS_TEXT_ANALYZER = key("milvus.bm25.analyzer")
+            .stringType().defaultValue("standard")
+            .withDescription("the Milvus built-in analyzer of `text` for BM25: `standard` (lowercased words), "
+                    + "`english` (also stemmed, stop words dropped) or `chinese`");
+    public static final ConfigOption<String> MILVUS_SEARCH_DEFAULT_MODE = key("milvus.search.default-mode")
+            .stringType().defaultValue("dense")
+            .withDescription("the `mode` of a query that names none: `dense`, `hybrid` (RRF, k = 60) or `keyword`");
     public static final ConfigOption<Integer> MILVUS_WRITE_BATCH_ROWS = key("milvus.write.max-batch-rows")
             .intType().defaultValue(256).withDescription("rows a sink subtask buffers before writing");
     public static final ConfigOption<MemorySize> MILVUS_WRITE_BATCH_BYTES = key("milvus.write.max-batch-bytes")

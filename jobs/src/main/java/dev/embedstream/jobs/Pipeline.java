@@ -105,7 +105,7 @@ public final class Pipeline {
         SingleOutputStreamOperator<QueryTask> queries = env
                 .fromSource(sources.queries(), WatermarkStrategy.noWatermarks(), "queries")
                 .uid("source-queries").setMaxParallelism(maxParallelism)
-                .process(new ParseQueries(settings.limits().maxTextBytes(), settings.query().defaultTopK(),
+                .process(new ParseQueries(settings.limits().maxTextBytes(), settings.query().defaultTopK(), settings.query().defaultMode(),
                         settings.limits().deadLetters()))
                 .name("parse-queries").uid("parse-queries").setMaxParallelism(maxParallelism);
 

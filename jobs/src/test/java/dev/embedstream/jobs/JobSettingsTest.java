@@ -43,6 +43,8 @@ class JobSettingsTest {
                 new String[] {"dlq.max-payload-bytes", "10"},
                 new String[] {"query.max-in-flight", "0"},
                 new String[] {"query.max-latency", "0ms"},
+                new String[] {"milvus.search.default-mode", "semantic"},
+                new String[] {"milvus.bm25.analyzer", "klingon"},
                 new String[] {"quota.queries.per-second", "-1"},
                 new String[] {"quota.queries.tenants", "acme:fast"},
                 new String[] {"quota.documents.tenants", "acme:-5"},
@@ -67,7 +69,7 @@ class JobSettingsTest {
                 .hasMessageStartingWith("job.max-parallelism ");
         QuerySettings q = valid.query();
         assertThatThrownBy(() -> new QuerySettings(q.defaultTopK(), q.searchTimeoutMs(), 0, q.aliasRefreshMs(), q.maxLatencyMs(),
-                true, 1 << 20))
+                true, 1 << 20, q.defaultMode()))
                 .hasMessageStartingWith("query.max-in-flight ");
     }
 

@@ -6,6 +6,7 @@ import dev.embedstream.common.Hashing;
 import dev.embedstream.common.cache.CollectionEpochs.Epoch;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Hit;
+import dev.embedstream.common.model.Retrieval;
 import dev.embedstream.common.validation.QueryParser;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisFuture;
@@ -135,13 +136,22 @@ public final class RetrievalCache {
 
     /**
      * The cache key of a query answer at a given epoch:
-     * {@code embedstream:ret:<collection>:<tenant>:<epoch>:<digest of model, top_k and filter>:<sha256 of
-     * the normalised text>}. Tenants, epoch tokens and digests hold no colon, so the fields stay
-     * apart. Everything before the last colon is the query's group (see {@link SemanticCache}).
+     * {@code embedstream:ret:<collection>:<tenant>:<epoch>:<digest of model, top_k, filter and
+     * retrieval>:<sha256 of the normalised text>}. Tenants, epoch tokens and digests hold no colon,
+     * so the fields stay apart. Everything before the last colon is the query's group (see
+     * {@link SemanticCache}). {@code retrieval} is {@link Retrieval#canonical()}: a dense answer is
+     * never a hybrid or keyword one, nor one fusion another's.
      */
-    public String key(String tenant, Epoch epoch, String text, int topK, String canonicalFilter) {
-        String shape = Hashing.sha256Hex(fingerprint + "\n" + topK + "\n" + canonicalFilter).substring(0, 32);
+    public String key(String tenant, Epoch epoch, String retrieval, String text, int topK, String canonicalFilter) {
+        // Dense keys are as before modes existed, so a cache filled by an earlier version still serves.
+        String shape = Hashing.sha256Hex(fingerprint + "\n" + topK + "\n" + canonicalFilter
+                + (retrieval.equals(Retrieval.DENSE.canonical()) ? "" : "\n" + retrieval)).substring(0, 32);
         return prefix + tenant + ":" + epoch.token() + ":" + shape + ":" + CacheKeys.textDigest(text);
+    }
+
+    /** The key of a dense query's answer. */
+    public String key(String tenant, Epoch epoch, String text, int topK, String canonicalFilter) {
+        return key(tenant, epoch, Retrieval.DENSE.canonical(), text, topK, canonicalFilter);
     }
 
     /** The answer in L1, or null. */

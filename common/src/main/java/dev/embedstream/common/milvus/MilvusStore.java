@@ -5,6 +5,7 @@ import com.google.gson.JsonParser;
 import dev.embedstream.common.filter.FilterCompiler;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Hit;
+import io.milvus.common.clientenum.FunctionType;
 import io.milvus.v2.client.ConnectConfig;
 import io.milvus.v2.client.MilvusClientV2;
 import io.milvus.v2.client.RetryConfig;
@@ -29,6 +30,8 @@ import io.milvus.v2.service.vector.request.DeleteReq;
 import io.milvus.v2.service.vector.request.QueryReq;
 import io.milvus.v2.service.vector.request.SearchReq;
 import io.milvus.v2.service.vector.request.UpsertReq;
+import io.milvus.v2.service.vector.request.data.BaseVector;
+import io.milvus.v2.service.vector.request.data.EmbeddedText;
 import io.milvus.v2.service.vector.request.data.FloatVec;
 import io.milvus.v2.service.vector.response.QueryResp;
 import io.milvus.v2.service.vector.response.SearchResp;
@@ -39,12 +42,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.StringJoiner;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The chunk collection in Milvus: created on first use, written by idempotent upserts keyed by
  * chunk id, searched per tenant. Every call has a deadline ({@code rpcTimeoutMs}).
  */
 public final class MilvusStore implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MilvusStore.class);
 
     public static final int MAX_ID_LENGTH = 600;
     /**
@@ -53,6 +60,9 @@ public final class MilvusStore implements AutoCloseable {
      */
     static final long KEEPALIVE_MS = 300_000;
     public static final int MAX_TEXT_LENGTH = 65535;
+    /** The field a Milvus BM25 function fills from {@code text}, where the server has them. */
+    public static final String SPARSE_FIELD = "sparse";
+    static final String BM25_FUNCTION = "text_bm25";
     /** Hits are one per document, so fetch more chunks than asked and keep each document's best. */
     static final int CHUNK_OVERSAMPLE = 4;
     /**
@@ -96,8 +106,7 @@ public final class MilvusStore implements AutoCloseable {
      * connection, so keep one of the two (the writer swaps the alias' store for its collection's).
      */
     public MilvusStore withCollection(String name) {
-        return new MilvusStore(new MilvusSettings(settings.uri(), settings.token(), name, settings.rpcTimeoutMs(),
-                settings.connectTimeoutMs()), client);
+        return new MilvusStore(settings.withCollection(name), client);
     }
 
     /** Loads a collection (after a Milvus restart it is there but not loaded). */
@@ -168,36 +177,84 @@ public final class MilvusStore implements AutoCloseable {
 
     private void ensureCollection(String name, int dimension, Map<String, String> stamps) {
         if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
-            CreateCollectionReq.CollectionSchema schema = client.createSchema();
-            schema.addField(AddFieldReq.builder().fieldName("chunk_id").dataType(DataType.VarChar)
-                    .maxLength(MAX_ID_LENGTH).isPrimaryKey(true).autoID(false).build());
-            schema.addField(AddFieldReq.builder().fieldName("doc_id").dataType(DataType.VarChar)
-                    .maxLength(MAX_ID_LENGTH).build());
-            schema.addField(AddFieldReq.builder().fieldName("tenant").dataType(DataType.VarChar)
-                    .maxLength(64).isPartitionKey(true).build());
-            schema.addField(AddFieldReq.builder().fieldName("chunk_index").dataType(DataType.Int32).build());
-            schema.addField(AddFieldReq.builder().fieldName("text").dataType(DataType.VarChar)
-                    .maxLength(MAX_TEXT_LENGTH).build());
-            schema.addField(AddFieldReq.builder().fieldName("content_hash").dataType(DataType.VarChar)
-                    .maxLength(64).build());
-            schema.addField(AddFieldReq.builder().fieldName("metadata").dataType(DataType.JSON).build());
-            schema.addField(AddFieldReq.builder().fieldName("vector").dataType(DataType.FloatVector)
-                    .dimension(dimension).build());
-            IndexParam index = IndexParam.builder().fieldName("vector")
-                    .indexType(IndexParam.IndexType.AUTOINDEX).metricType(IndexParam.MetricType.COSINE).build();
             Map<String, String> properties = new LinkedHashMap<>(stamps);
             properties.put(ID_SCHEME_PROPERTY, ChunkRow.ID_SCHEME);
+            String analyzer = settings.bm25Analyzer();
             try {
-                client.createCollection(CreateCollectionReq.builder().collectionName(name).collectionSchema(schema)
-                        .indexParams(List.of(index)).consistencyLevel(ConsistencyLevel.STRONG)
-                        .properties(properties).build());
+                create(name, dimension, properties, analyzer);
             } catch (RuntimeException e) {
-                if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
+                boolean raced = client.hasCollection(HasCollectionReq.builder().collectionName(name).build());
+                if (!raced && (analyzer == null || unreachable(e))) {
                     throw e;
-                } // another subtask created it first
+                } else if (!raced) {
+                    // A server without BM25 functions (Milvus before 2.5): dense-only, and said so.
+                    LOG.warn("Milvus refused collection {} with a BM25 keyword index ({}); creating it dense-only:"
+                            + " hybrid and keyword queries on it are answered mode_unsupported", name, e.getMessage());
+                    try {
+                        create(name, dimension, properties, null);
+                    } catch (RuntimeException again) {
+                        if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
+                            throw again;
+                        }
+                    }
+                }
             }
         }
         client.loadCollection(LoadCollectionReq.builder().collectionName(name).build());
+    }
+
+    /** A call that failed for want of a server, not because the server refused what it was asked. */
+    private static boolean unreachable(RuntimeException e) {
+        String m = String.valueOf(e.getMessage());
+        return m.contains("DEADLINE_EXCEEDED") || m.contains("UNAVAILABLE") || m.contains("deadline");
+    }
+
+    /**
+     * Creates the collection; with {@code analyzer}, {@code text} is analyzed and a Milvus BM25
+     * function fills {@code sparse}, indexed for keyword search.
+     */
+    private void create(String name, int dimension, Map<String, String> properties, String analyzer) {
+        CreateCollectionReq.CollectionSchema schema = client.createSchema();
+        schema.addField(AddFieldReq.builder().fieldName("chunk_id").dataType(DataType.VarChar)
+                .maxLength(MAX_ID_LENGTH).isPrimaryKey(true).autoID(false).build());
+        schema.addField(AddFieldReq.builder().fieldName("doc_id").dataType(DataType.VarChar)
+                .maxLength(MAX_ID_LENGTH).build());
+        schema.addField(AddFieldReq.builder().fieldName("tenant").dataType(DataType.VarChar)
+                .maxLength(64).isPartitionKey(true).build());
+        schema.addField(AddFieldReq.builder().fieldName("chunk_index").dataType(DataType.Int32).build());
+        AddFieldReq.AddFieldReqBuilder<?> text = AddFieldReq.builder().fieldName("text").dataType(DataType.VarChar)
+                .maxLength(MAX_TEXT_LENGTH);
+        if (analyzer != null) {
+            text.enableAnalyzer(true).analyzerParams(Map.of("type", analyzer));
+        }
+        schema.addField(text.build());
+        schema.addField(AddFieldReq.builder().fieldName("content_hash").dataType(DataType.VarChar)
+                .maxLength(64).build());
+        schema.addField(AddFieldReq.builder().fieldName("metadata").dataType(DataType.JSON).build());
+        schema.addField(AddFieldReq.builder().fieldName("vector").dataType(DataType.FloatVector)
+                .dimension(dimension).build());
+        List<IndexParam> indexes = new ArrayList<>(List.of(IndexParam.builder().fieldName("vector")
+                .indexType(IndexParam.IndexType.AUTOINDEX).metricType(IndexParam.MetricType.COSINE).build()));
+        if (analyzer != null) {
+            schema.addField(AddFieldReq.builder().fieldName(SPARSE_FIELD).dataType(DataType.SparseFloatVector).build());
+            schema.addFunction(CreateCollectionReq.Function.builder().name(BM25_FUNCTION).functionType(FunctionType.BM25)
+                    .inputFieldNames(List.of("text")).outputFieldNames(List.of(SPARSE_FIELD)).build());
+            indexes.add(IndexParam.builder().fieldName(SPARSE_FIELD).indexType(IndexParam.IndexType.SPARSE_INVERTED_INDEX)
+                    .metricType(IndexParam.MetricType.BM25).build());
+        }
+        client.createCollection(CreateCollectionReq.builder().collectionName(name).collectionSchema(schema)
+                .indexParams(indexes).consistencyLevel(ConsistencyLevel.STRONG).properties(properties).build());
+    }
+
+    /**
+     * Whether the collection can answer keyword queries: it has the {@code sparse} field a BM25
+     * function fills (collections of earlier versions, or made on a server without BM25, have not).
+     */
+    public boolean hasKeywordIndex(String collection) {
+        DescribeCollectionResp d = client.describeCollection(DescribeCollectionReq.builder().collectionName(collection).build());
+        var schema = d.getCollectionSchema();
+        return schema.getField(SPARSE_FIELD) != null && schema.getFunctionList() != null
+                && schema.getFunctionList().stream().anyMatch(f -> f.getFunctionType() == FunctionType.BM25);
     }
 
     // ------------------------------------------------------------------ aliases and collections
@@ -334,10 +391,24 @@ public final class MilvusStore implements AutoCloseable {
 
     /** As {@link #search(float[], String, Map, int)}, in the named collection (or alias). */
     public List<Hit> search(String collection, float[] vector, String tenant, Map<String, Object> filter, int topK) {
+        return searchLeg(collection, "vector", new FloatVec(vector), IndexParam.MetricType.COSINE, tenant, filter, topK);
+    }
+
+    /**
+     * The keyword leg: Milvus BM25 over the analyzed chunk text ({@link #hasKeywordIndex}), the
+     * best chunk of up to {@code topK} documents of {@code tenant} matching {@code filter}.
+     */
+    public List<Hit> keywordSearch(String collection, String text, String tenant, Map<String, Object> filter, int topK) {
+        return searchLeg(collection, SPARSE_FIELD, new EmbeddedText(text), IndexParam.MetricType.BM25, tenant, filter, topK);
+    }
+
+    private List<Hit> searchLeg(String collection, String field, BaseVector query, IndexParam.MetricType metric,
+            String tenant, Map<String, Object> filter, int topK) {
         SearchResp resp = client.search(SearchReq.builder()
                 .collectionName(collection)
-                .annsField("vector")
-                .data(List.of(new FloatVec(vector)))
+                .annsField(field)
+                .metricType(metric)
+                .data(List.of(query))
                 .topK(Math.min(topK * CHUNK_OVERSAMPLE, 16384))
                 .filter(FilterCompiler.compile(tenant, filter))
                 .outputFields(HIT_FIELDS)

@@ -4,8 +4,9 @@ import java.util.Map;
 
 /**
  * A validated query from {@code embedstream.queries}. {@code filter} maps a metadata field to a
- * scalar (equals) or a list of scalars (in). {@code deadlineMs} and {@code replyPartition} are
- * null when absent.
+ * scalar (equals) or a list of scalars (in). {@code deadlineMs}, {@code replyPartition} and
+ * {@code retrieval} ({@code mode} and {@code fusion}) are null when absent; the job's default mode
+ * ({@code milvus.search.default-mode}) then applies.
  */
 public record Query(
         String requestId,
@@ -14,7 +15,8 @@ public record Query(
         String tenant,
         Map<String, Object> filter,
         Long deadlineMs,
-        Integer replyPartition) {
+        Integer replyPartition,
+        Retrieval retrieval) {
 
     /** True when the query carries a deadline that has passed at {@code nowMs}. */
     public boolean expiredAt(long nowMs) {

@@ -3,10 +3,12 @@ package dev.embedstream.common.validation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedstream.common.model.Query;
+import dev.embedstream.common.model.Retrieval;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** Turns a raw {@code embedstream.queries} value into a {@link Query}, or says why not. */
 public final class QueryParser {
@@ -41,9 +43,10 @@ public final class QueryParser {
             Map<String, Object> filter = filter(obj.get("filter"));
             Long deadline = optionalLong(obj, "deadline_ms", 0);
             Long partition = optionalLong(obj, "reply_partition", 0);
+            Retrieval retrieval = retrieval(obj.get("mode"), obj.get("fusion"));
             return new Query(
                     requestId, text, topK, tenant, filter, deadline,
-                    partition == null ? null : Math.toIntExact(Math.min(partition, Integer.MAX_VALUE)));
+                    partition == null ? null : Math.toIntExact(Math.min(partition, Integer.MAX_VALUE)), retrieval);
         } catch (InvalidInputException e) {
             String id = requestId != null ? requestId : requestIdFromKey(key);
             throw id == null ? e : e.withQuery(id, tenant);
@@ -69,6 +72,75 @@ public final class QueryParser {
                     "invalid_top_k", "'top_k' must be an integer from 1 to " + MAX_TOP_K + ", got " + Fields.abbreviate(n.toString()));
         }
         return n.intValue();
+    }
+
+    /** {@code mode} and {@code fusion}, or null when neither is given (the job's default mode applies). */
+    private static Retrieval retrieval(JsonNode mode, JsonNode fusion) throws InvalidInputException {
+        boolean hasFusion = fusion != null && !fusion.isNull();
+        if (mode == null || mode.isNull()) {
+            if (hasFusion) {
+                throw new InvalidInputException("invalid_fusion", "'fusion' applies to \"mode\": \"hybrid\" only; add the mode");
+            }
+            return null;
+        }
+        Retrieval.Mode m = mode.isTextual() ? Retrieval.Mode.of(mode.textValue()) : null;
+        if (m == null) {
+            throw new InvalidInputException("invalid_mode",
+                    "'mode' must be \"dense\", \"hybrid\" or \"keyword\", got " + Fields.abbreviate(mode.toString()));
+        }
+        if (!hasFusion) {
+            return Retrieval.of(m);
+        }
+        if (m != Retrieval.Mode.HYBRID) {
+            throw new InvalidInputException("invalid_fusion", "'fusion' applies to \"mode\": \"hybrid\" only, not " + m.label());
+        }
+        return fusion(fusion);
+    }
+
+    private static Retrieval fusion(JsonNode f) throws InvalidInputException {
+        if (!f.isObject()) {
+            throw new InvalidInputException("invalid_fusion", "'fusion' must be an object, got " + Fields.typeOf(f));
+        }
+        JsonNode method = f.get("method");
+        String name = method != null && method.isTextual() ? method.textValue() : "";
+        Set<String> allowed = switch (name) {
+            case "rrf" -> Set.of("method", "k");
+            case "weighted" -> Set.of("method", "dense", "keyword");
+            default -> throw new InvalidInputException("invalid_fusion",
+                    "'fusion.method' must be \"rrf\" or \"weighted\", got " + Fields.abbreviate(String.valueOf(method)));
+        };
+        for (Map.Entry<String, JsonNode> e : f.properties()) {
+            if (!allowed.contains(e.getKey())) {
+                throw new InvalidInputException("invalid_fusion", "'fusion' of method " + name + " has no field '"
+                        + Fields.abbreviate(e.getKey()) + "'; it takes " + allowed);
+            }
+        }
+        if (name.equals("rrf")) {
+            JsonNode k = f.get("k");
+            if (k == null || k.isNull()) {
+                return Retrieval.HYBRID;
+            }
+            if (!k.isIntegralNumber() || !k.canConvertToInt() || k.intValue() < 1 || k.intValue() > Retrieval.MAX_K) {
+                throw new InvalidInputException("invalid_fusion",
+                        "'fusion.k' must be an integer from 1 to " + Retrieval.MAX_K + ", got " + Fields.abbreviate(k.toString()));
+            }
+            return Retrieval.rrf(k.intValue());
+        }
+        double dense = weight(f, "dense");
+        double keyword = weight(f, "keyword");
+        if (dense + keyword == 0) {
+            throw new InvalidInputException("invalid_fusion", "'fusion' weights must not both be 0");
+        }
+        return Retrieval.weighted(dense, keyword);
+    }
+
+    private static double weight(JsonNode f, String leg) throws InvalidInputException {
+        JsonNode w = f.get(leg);
+        if (w == null || !w.isNumber() || !(w.doubleValue() >= 0 && w.doubleValue() <= 1)) {
+            throw new InvalidInputException("invalid_fusion",
+                    "'fusion." + leg + "' must be a number from 0 to 1, got " + Fields.abbreviate(String.valueOf(w)));
+        }
+        return w.doubleValue();
     }
 
     private static Long optionalLong(ObjectNode obj, String field, long min) throws InvalidInputException {

@@ -57,6 +57,18 @@ class InvalidInputCodesTest {
         "query|{\"request_id\":\"q\",\"text\":\"x\",\"filter\":{\"a) or (1==1\":1}}|invalid_filter",
         "query|{\"request_id\":\"q\",\"text\":\"x\",\"deadline_ms\":\"soon\"}|invalid_deadline_ms",
         "query|{\"request_id\":\"q\",\"text\":\"x\",\"reply_partition\":-1}|invalid_reply_partition",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"semantic\"}|invalid_mode",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"DENSE\"}|invalid_mode",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":1}|invalid_mode",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"fusion\":{\"method\":\"rrf\"}}|invalid_fusion",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"dense\",\"fusion\":{\"method\":\"rrf\"}}|invalid_fusion",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\",\"fusion\":\"rrf\"}|invalid_fusion",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\",\"fusion\":{\"method\":\"max\"}}|invalid_fusion",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\",\"fusion\":{\"method\":\"rrf\",\"k\":0}}|invalid_fusion",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\",\"fusion\":{\"method\":\"rrf\",\"k\":60,\"dense\":1}}|invalid_fusion",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\",\"fusion\":{\"method\":\"weighted\",\"dense\":0.7}}|invalid_fusion",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\",\"fusion\":{\"method\":\"weighted\",\"dense\":1.5,\"keyword\":0}}|invalid_fusion",
+        "query|{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\",\"fusion\":{\"method\":\"weighted\",\"dense\":0,\"keyword\":0}}|invalid_fusion",
     })
     void badInputIsRejectedWithItsCode(String kind, String json, String code) {
         InvalidInputException e = catchThrowableOfType(InvalidInputException.class, () -> parse(kind, json));

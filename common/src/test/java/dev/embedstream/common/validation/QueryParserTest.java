@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.embedstream.common.model.Query;
+import dev.embedstream.common.model.Retrieval;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -55,5 +56,18 @@ class QueryParserTest {
                 .hasFieldOrPropertyWithValue("code", "invalid_top_k")
                 .hasFieldOrPropertyWithValue("requestId", "q")
                 .hasFieldOrPropertyWithValue("tenant", "acme");
+    }
+
+    @Test
+    void modeAndFusionAreReadAndAbsentMeansTheJobsDefault() throws Exception {
+        assertThat(parse("{\"request_id\":\"q\",\"text\":\"x\"}").retrieval()).isNull();
+        assertThat(parse("{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"keyword\"}").retrieval()).isEqualTo(Retrieval.KEYWORD);
+        assertThat(parse("{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\"}").retrieval())
+                .isEqualTo(Retrieval.rrf(60));
+        assertThat(parse("{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\",\"fusion\":{\"method\":\"rrf\",\"k\":10}}")
+                .retrieval()).isEqualTo(Retrieval.rrf(10));
+        assertThat(parse("{\"request_id\":\"q\",\"text\":\"x\",\"mode\":\"hybrid\","
+                + "\"fusion\":{\"method\":\"weighted\",\"dense\":0.7,\"keyword\":0.3}}").retrieval())
+                .isEqualTo(Retrieval.weighted(0.7, 0.3));
     }
 }

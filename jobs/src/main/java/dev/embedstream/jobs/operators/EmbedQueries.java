@@ -6,6 +6,7 @@ import dev.embedstream.common.cache.RetrievalCache;
 import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.model.Response;
+import dev.embedstream.common.model.Retrieval;
 import dev.embedstream.common.milvus.CollectionAlias.Route;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.VectorSpace;
@@ -204,8 +205,15 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         }
     }
 
-    private void embed(BatchEmbedder model, List<QueryTask> live, long now) {
-        live = answerFromCache(model, live);
+    private void embed(BatchEmbedder model, List<QueryTask> routed, long now) {
+        List<QueryTask> live = new ArrayList<>(routed.size());
+        for (QueryTask q : answerFromCache(model, routed)) {
+            if (q.retrievalMode().needsVector()) {
+                live.add(q);
+            } else {
+                output.collect(new StreamRecord<>(q)); // keyword: Milvus analyzes the text, no model work
+            }
+        }
         if (live.isEmpty()) {
             return;
         }
@@ -228,9 +236,11 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         SemanticCache semantic = model.caches().semantic;
         for (int i = 0; i < live.size(); i++) {
             QueryTask q = live.get(i).withVector(vectors[i]);
-            List<Hit> near = semantic == null || q.answerKey() == null ? null
+            // Only dense answers follow vector similarity; a keyword leg's answer may not.
+            boolean semanticOn = semantic != null && q.retrievalMode().mode() == Retrieval.Mode.DENSE;
+            List<Hit> near = !semanticOn || q.answerKey() == null ? null
                     : semantic.find(SemanticCache.groupOf(q.answerKey()), q.vector());
-            if (semantic != null) {
+            if (semanticOn) {
                 model.caches().near.count(near == null ? 0 : 1, near == null ? 1 : 0);
             }
             if (near != null) {
@@ -242,7 +252,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
     }
 
     private String answerKey(RetrievalCache answers, QueryTask q, Epoch epoch) {
-        return answers.key(q.tenant(), epoch, q.text(), q.topK(), q.filterJson());
+        return answers.key(q.tenant(), epoch, q.retrieval(), q.text(), q.topK(), q.filterJson());
     }
 
     private Reply cachedAnswer(QueryTask q, List<Hit> hits, String how) {

@@ -4,6 +4,7 @@ import dev.embedstream.common.filter.FilterCompiler;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.model.Query;
 import dev.embedstream.common.model.Response;
+import dev.embedstream.common.model.Retrieval;
 import dev.embedstream.common.validation.InvalidInputException;
 import dev.embedstream.common.validation.QueryParser;
 import dev.embedstream.jobs.types.KafkaRecord;
@@ -21,15 +22,18 @@ public class ParseQueries extends DeadLetteringFunction<KafkaRecord, QueryTask> 
 
     private final int maxTextBytes;
     private final int defaultTopK;
+    private final Retrieval defaultRetrieval;
     private transient QueryParser parser;
     private transient Counter accepted;
     private transient Counter rejected;
     private transient Counter expired;
 
-    public ParseQueries(int maxTextBytes, int defaultTopK, DeadLetters deadLetters) {
+    /** @param defaultMode the mode of a query that names none ({@code milvus.search.default-mode}) */
+    public ParseQueries(int maxTextBytes, int defaultTopK, Retrieval.Mode defaultMode, DeadLetters deadLetters) {
         super(deadLetters);
         this.maxTextBytes = maxTextBytes;
         this.defaultTopK = defaultTopK;
+        this.defaultRetrieval = Retrieval.of(defaultMode);
     }
 
     @Override
@@ -48,7 +52,8 @@ public class ParseQueries extends DeadLetteringFunction<KafkaRecord, QueryTask> 
             FilterCompiler.compile(q.tenant(), q.filter()); // proves the filter compiles before any work
             QueryTask task = new QueryTask(q.requestId(), q.text(), q.topK(), q.tenant(),
                     Json.write(new TreeMap<>(q.filter())), q.deadlineMs() == null ? 0 : q.deadlineMs(),
-                    q.replyPartition() == null ? -1 : q.replyPartition(), r.timestamp(), null, null);
+                    q.replyPartition() == null ? -1 : q.replyPartition(), r.timestamp(), null, null, null, null,
+                    (q.retrieval() == null ? defaultRetrieval : q.retrieval()).canonical());
             if (task.expiredAt(now)) {
                 expired.inc();
                 // Not through dedup, so not kept: a retry with a new deadline must get a real answer.

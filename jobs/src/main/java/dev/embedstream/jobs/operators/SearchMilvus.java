@@ -3,20 +3,22 @@ package dev.embedstream.jobs.operators;
 import dev.embedstream.common.cache.SemanticCache;
 import dev.embedstream.common.json.Json;
 import dev.embedstream.common.milvus.CollectionAlias;
+import dev.embedstream.common.milvus.Fusion;
 import dev.embedstream.common.milvus.MilvusSettings;
 import dev.embedstream.common.milvus.MilvusStore;
 import dev.embedstream.common.milvus.VectorSpace;
 import dev.embedstream.common.model.Hit;
 import dev.embedstream.common.model.Response;
+import dev.embedstream.common.model.Retrieval;
 import dev.embedstream.jobs.metrics.TenantMetrics;
 import dev.embedstream.jobs.settings.CacheSettings;
 import dev.embedstream.jobs.settings.ModelSettings;
 import dev.embedstream.jobs.settings.QuerySettings;
 import dev.embedstream.jobs.types.QueryTask;
 import dev.embedstream.jobs.types.Reply;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -25,12 +27,15 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Searches Milvus for each embedded query, off the task thread, and turns the result into the
@@ -52,6 +57,8 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  */
 public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
 
+    private static final Logger LOG = LoggerFactory.getLogger(SearchMilvus.class);
+
     private final MilvusSettings milvus;
     private final QuerySettings query;
     private final CacheSettings cache;
@@ -64,8 +71,10 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient SearchQueue<Pending> queue;
     /** Sheds waiting queries whose expected wait passed their deadline while no search ends. */
     private transient ScheduledExecutorService shedder;
-    /** Collections loaded (and the job's own created) since the last failed search. */
-    private transient Set<String> ready;
+    /** Collections loaded (and the job's own created) since the last failed search: whether each has a keyword index. */
+    private transient Map<String, Boolean> ready;
+    /** Runs the keyword leg of hybrid searches beside their dense leg (not on {@link #executor}: no waiting on oneself). */
+    private transient ThreadPoolExecutor legs;
     /** The collection of the job's own space behind the alias (the alias itself without a space). */
     private transient String ownCollection;
     /** What ShedQueries reads: how long the slow path takes now. */
@@ -73,6 +82,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     private transient Counter answered;
     private transient Counter failed;
     private transient Histogram searchMillis;
+    /** Per mode: searches; per leg: Milvus time. */
+    private transient Map<Retrieval.Mode, Counter> searchesByMode;
+    private transient Map<String, Histogram> legMillis;
     private transient Histogram endToEndMillis;
     private transient TenantMetrics<Counter> shed;
 
@@ -107,7 +119,10 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                 this::run, this::shed);
         shedder = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "milvus-search-shedder"));
         shedder.scheduleWithFixedDelay(queue::sweep, SHED_CHECK_MS, SHED_CHECK_MS, TimeUnit.MILLISECONDS);
-        ready = ConcurrentHashMap.newKeySet();
+        legs = new ThreadPoolExecutor(query.maxInFlight(), query.maxInFlight(), 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> daemon(r, "milvus-keyword-leg"));
+        legs.allowCoreThreadTimeOut(true);
+        ready = new ConcurrentHashMap<>();
         pressure = QueryPressure.of(getRuntimeContext().getJobInfo().getJobId().toString());
         var group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
         // Without the retrieval cache there is nothing to key, so the model is not asked.
@@ -117,6 +132,13 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         answered = group.counter("queriesAnswered");
         failed = group.counter("queriesFailed");
         searchMillis = group.histogram("milvusSearchMillis", new DescriptiveStatisticsHistogram(1000));
+        searchesByMode = new EnumMap<>(Retrieval.Mode.class);
+        for (Retrieval.Mode m : Retrieval.Mode.values()) {
+            searchesByMode.put(m, group.addGroup("mode", m.label()).counter("searches"));
+        }
+        legMillis = Map.of(Fusion.DENSE, group.addGroup("leg", Fusion.DENSE).histogram("legMillis",
+                new DescriptiveStatisticsHistogram(1000)), Fusion.KEYWORD, group.addGroup("leg", Fusion.KEYWORD)
+                .histogram("legMillis", new DescriptiveStatisticsHistogram(1000)));
         endToEndMillis = group.histogram("queryLatencyMillis", new DescriptiveStatisticsHistogram(1000));
         group.gauge("searchesInFlight", queue::inFlight);
         group.gauge("searchesWaiting", queue::waiting);
@@ -198,9 +220,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         if (store == null) {
             long rpc = Math.min(milvus.rpcTimeoutMs(), query.searchTimeoutMs());
             store = new MilvusStore(new MilvusSettings(milvus.uri(), milvus.token(), milvus.collection(), rpc,
-                    Math.min(milvus.connectTimeoutMs(), query.searchTimeoutMs())));
+                    Math.min(milvus.connectTimeoutMs(), query.searchTimeoutMs()), milvus.bm25Analyzer()));
         }
-        if (!ready.contains(collection)) {
+        if (!ready.containsKey(collection)) {
             if (space != null && collection.equals(ownCollection)) {
                 // Before the first document there is no collection: create it (stamped, behind the
                 // alias) so the answer is "no hits". A plain collection of an earlier version is
@@ -213,7 +235,13 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             } else {
                 store.load(collection);
             }
-            ready.add(collection);
+            boolean keyword = store.hasKeywordIndex(collection);
+            if (!keyword) {
+                LOG.warn("collection {} has no BM25 keyword index (made dense-only: milvus.bm25.enabled=false, a Milvus"
+                        + " without BM25 functions, or a version before keyword search): dense queries are answered,"
+                        + " hybrid and keyword ones get mode_unsupported", collection);
+            }
+            ready.put(collection, keyword);
         }
         return store;
     }
@@ -223,23 +251,48 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         return q.collection() != null ? q.collection() : milvus.collection();
     }
 
-    /** One Milvus search, on a search thread (a test of the shedding overrides it with a slow one). */
+    /** One Milvus search (two for hybrid), on a search thread (a test of the shedding overrides it with a slow one). */
     @SuppressWarnings("unchecked")
     Reply search(QueryTask q) {
         long t0 = System.nanoTime();
         String collection = collectionOf(q);
-        MilvusStore store = store(collection, q.vector().length);
+        Retrieval how = q.retrievalMode();
+        MilvusStore store = store(collection, q.vector() == null ? 0 : q.vector().length);
+        if (how.needsKeywordIndex() && !ready.getOrDefault(collection, false)) {
+            return Replies.error(q, "mode_unsupported", "mode " + how.mode().label() + " needs a BM25 keyword index,"
+                    + " which collection " + collection + " has not (created dense-only: milvus.bm25.enabled=false, a Milvus"
+                    + " without BM25 functions, or an earlier version); ask with mode dense", System.currentTimeMillis());
+        }
+        searchesByMode.get(how.mode()).inc();
         Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
-        List<Hit> hits = store.search(collection, q.vector(), q.tenant(), filter, q.topK());
+        List<Hit> hits = switch (how.mode()) {
+            case DENSE -> timed(Fusion.DENSE, () -> store.search(collection, q.vector(), q.tenant(), filter, q.topK()));
+            case KEYWORD -> timed(Fusion.KEYWORD, () -> store.keywordSearch(collection, q.text(), q.tenant(), filter, q.topK()));
+            case HYBRID -> {
+                int depth = Fusion.depth(q.topK());
+                // Both legs at once: the keyword leg on its own pool, the dense one here.
+                CompletableFuture<List<Hit>> keyword = CompletableFuture.supplyAsync(() -> timed(Fusion.KEYWORD,
+                        () -> store.keywordSearch(collection, q.text(), q.tenant(), filter, depth)), legs);
+                List<Hit> dense = timed(Fusion.DENSE, () -> store.search(collection, q.vector(), q.tenant(), filter, depth));
+                yield Fusion.fuse(how, dense, keyword.join(), q.topK());
+            }
+        };
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);
         if (caches.answers != null && q.answerKey() != null) {
             caches.answers.put(q.answerKey(), hits);
-            if (caches.semantic != null) {
+            if (caches.semantic != null && how.mode() == Retrieval.Mode.DENSE) {
                 caches.semantic.put(SemanticCache.groupOf(q.answerKey()), q.vector(), hits);
             }
         }
         long took = System.currentTimeMillis() - q.receivedAtMs();
         return Replies.of(q, Response.ok(q.requestId(), hits, "miss", q.model() != null ? q.model() : modelName, took));
+    }
+
+    private List<Hit> timed(String leg, Supplier<List<Hit>> search) {
+        long t0 = System.nanoTime();
+        List<Hit> hits = search.get();
+        legMillis.get(leg).update((System.nanoTime() - t0) / 1_000_000);
+        return hits;
     }
 
     @Override
@@ -260,6 +313,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         }
         if (executor != null) {
             executor.shutdownNow();
+        }
+        if (legs != null) {
+            legs.shutdownNow();
         }
         if (store != null) {
             store.close();

@@ -2,6 +2,7 @@ package dev.embedstream.jobs.types;
 
 import dev.embedstream.common.Hashing;
 import dev.embedstream.common.json.Json;
+import dev.embedstream.common.model.Retrieval;
 
 /**
  * A validated query on its way through the job. The filter travels as canonical JSON;
@@ -24,21 +25,20 @@ public record QueryTask(
         float[] vector,
         String answerKey,
         String collection,
-        String model) {
+        String model,
+        String retrieval) {
 
-    /** A query not yet routed: {@code collection} and {@code model} are set by {@link #withRoute}. */
+    /** A dense query not yet routed: {@code collection} and {@code model} are set by {@link #withRoute}. */
     public QueryTask(String requestId, String text, int topK, String tenant, String filterJson, long deadlineMs,
             int replyPartition, long receivedAtMs, float[] vector, String answerKey) {
         this(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector, answerKey,
-                null, null);
+                null, null, Retrieval.DENSE.canonical());
     }
 
-    /**
-     * The search mode the digest covers. Queries have no {@code mode} field yet, so every query is
-     * dense; the digest names it already so that, once modes are parsed, a dense query keeps the
-     * digest it has today (state restored across that upgrade still matches its repeats).
-     */
-    public static final String DENSE = "dense";
+    /** How it is answered ({@link Retrieval#canonical()} form in the record, so it serializes as a string). */
+    public Retrieval retrievalMode() {
+        return Retrieval.parse(retrieval);
+    }
 
     /** {@code <tenant>:<request_id>}: unambiguous, since a tenant never contains ':'. */
     public static String key(String tenant, String requestId) {
@@ -50,12 +50,13 @@ public record QueryTask(
     }
 
     /**
-     * sha256 (hex) of what the query asks: mode, text, top_k and canonical filter JSON, written as
-     * one JSON object so no two queries share an encoding. Deadline and reply partition are left
-     * out: a client retrying with a new deadline asks the same query.
+     * sha256 (hex) of what the query asks: retrieval (mode and fusion), text, top_k and canonical
+     * filter JSON, written as one JSON object so no two queries share an encoding. Deadline and
+     * reply partition are left out: a client retrying with a new deadline asks the same query. A
+     * dense query's digest is the one of versions before modes (their state still matches).
      */
     public String digest() {
-        return Hashing.sha256Hex("{\"mode\":" + Json.write(DENSE) + ",\"text\":" + Json.write(text)
+        return Hashing.sha256Hex("{\"mode\":" + Json.write(retrieval) + ",\"text\":" + Json.write(text)
                 + ",\"top_k\":" + topK + ",\"filter\":" + filterJson + "}");
     }
 
@@ -74,12 +75,12 @@ public record QueryTask(
 
     public QueryTask withVector(float[] v) {
         return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, v,
-                answerKey, collection, model);
+                answerKey, collection, model, retrieval);
     }
 
     public QueryTask withAnswerKey(String key) {
         return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector,
-                key, collection, model);
+                key, collection, model, retrieval);
     }
 
     /**
@@ -88,6 +89,6 @@ public record QueryTask(
      */
     public QueryTask withRoute(String searchIn, String embeddedBy) {
         return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector,
-                answerKey, searchIn, embeddedBy);
+                answerKey, searchIn, embeddedBy, retrieval);
     }
 }
