@@ -190,13 +190,22 @@ class ModelMigrationITCase {
                     MODEL_B, vectorsOf(milvus, collectionB));
             Map<String, Map<String, float[]>> queryVectors = Map.of(MODEL_A, embed(a, texts), MODEL_B, embed(b, texts));
             int checkedScores = 0;
+            int answeredByTheNewModel = 0;
             for (Sent s : sent) {
                 JsonNode answer = answers.get(s.id()).get(0);
                 String model = answer.path("model").asText();
-                if (s.atMs() < phase.get("swap") || s.atMs() >= phase.get("rolledBack")) {
-                    assertThat(model).as("answer to %s (%s)", s.id(), answer.path("cache").asText()).isEqualTo(MODEL_A);
-                } else if (s.atMs() >= phase.get("swapped") && s.atMs() < phase.get("rollback")) {
-                    assertThat(model).as("answer to %s (%s)", s.id(), answer.path("cache").asText()).isEqualTo(MODEL_B);
+                String when = "sent " + (s.atMs() - phase.get("swap")) + " ms after the swap began; phases (ms after it) "
+                        + phase.entrySet().stream().map(e -> e.getKey() + " " + (e.getValue() - phase.get("swap")))
+                                .collect(Collectors.joining(", ")) + "; answers " + answers.get(s.id());
+                // A query follows the alias as it is when the query is routed, which on a loaded
+                // machine can be seconds after it was sent: only where both ends of its life fall
+                // into one phase is its model certain.
+                long answeredAt = s.atMs() + answer.path("took_ms").asLong();
+                if (answeredAt < phase.get("swap") || s.atMs() >= phase.get("rolledBack")) {
+                    assertThat(model).as("answer to %s (%s), %s", s.id(), answer.path("cache").asText(), when).isEqualTo(MODEL_A);
+                } else if (s.atMs() >= phase.get("swapped") && answeredAt < phase.get("rollback")) {
+                    assertThat(model).as("answer to %s (%s), %s", s.id(), answer.path("cache").asText(), when).isEqualTo(MODEL_B);
+                    answeredByTheNewModel++;
                 } else {
                     assertThat(model).isIn(MODEL_A, MODEL_B);
                 }
@@ -216,8 +225,8 @@ class ModelMigrationITCase {
                 checkedScores++;
             }
             assertThat(checkedScores).isGreaterThan(sent.size() / 2);
-            assertThat(sent.stream().filter(s -> s.atMs() >= phase.get("swapped") && s.atMs() < phase.get("rollback")))
-                    .hasSizeGreaterThan(10);
+            assertThat(answeredByTheNewModel).as("queries sent after the swap settled and answered before the rollback")
+                    .isGreaterThanOrEqualTo(5);
 
             // Both collections: exactly the live corpus, updates present, with their own model's vectors.
             assertVectorsAreTheModels(milvus, collectionA, a);
