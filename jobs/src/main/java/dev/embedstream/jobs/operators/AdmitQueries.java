@@ -7,8 +7,6 @@ import dev.embedstream.jobs.settings.QuotaSettings;
 import dev.embedstream.jobs.types.QueryTask;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.MetricGroup;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -20,32 +18,26 @@ import org.apache.flink.util.Collector;
  *
  * <p>The buckets run on the operator's processing time, which a harness test drives.
  */
-public class AdmitQueries extends ProcessFunction<QueryTask, QueryTask> {
+public class AdmitQueries extends QueryGate {
 
-    private final QuotaSettings quota;
-    private final long maxLatencyMs;
     private transient TenantBuckets buckets;
     /** Processing time of the query at hand: the buckets' clock. */
     private transient long nowMs;
     private transient TenantMetrics<Counter> admitted;
     private transient TenantMetrics<Counter> rateLimited;
-    private transient TenantMetrics<Counter> shed;
 
     /** @param maxLatencyMs {@code query.max-latency}: the budget of a query without {@code deadline_ms} */
     public AdmitQueries(QuotaSettings quota, long maxLatencyMs) {
-        this.quota = quota;
-        this.maxLatencyMs = maxLatencyMs;
+        super(quota, maxLatencyMs);
     }
 
     @Override
-    public void open(OpenContext ctx) {
+    public void open(OpenContext ctx) throws Exception {
+        super.open(ctx);
         int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
         buckets = new TenantBuckets(quota.queryRates().share(parallelism), quota.maxTenants(), () -> nowMs * 1_000_000L);
-        MetricGroup group = getRuntimeContext().getMetricGroup().addGroup("embedstream");
-        var named = quota.queryRates().overrides().keySet();
-        admitted = TenantMetrics.counters(group, named, "queriesAdmitted");
-        rateLimited = TenantMetrics.counters(group, named, "queriesRateLimited");
-        shed = TenantMetrics.counters(group, named, "queriesShed");
+        admitted = tenantCounters("queriesAdmitted");
+        rateLimited = tenantCounters("queriesRateLimited");
     }
 
     @Override
@@ -55,10 +47,8 @@ public class AdmitQueries extends ProcessFunction<QueryTask, QueryTask> {
             ctx.output(Replies.TAG, Replies.expiredOnArrival(q, nowMs));
             return;
         }
-        long deadline = q.effectiveDeadlineMs(maxLatencyMs);
-        if (nowMs > deadline) {
-            shed.of(q.tenant()).inc();
-            ctx.output(Replies.TAG, Replies.unkept(Replies.overloaded(q, 0, deadline, nowMs), q.replyPartition()));
+        // Only the time already waited: what the slow path will take is ShedQueries' to judge.
+        if (shedIfLate(q, 0, nowMs, ctx)) {
             return;
         }
         long waitNanos = buckets.tryTake(q.tenant(), 1);

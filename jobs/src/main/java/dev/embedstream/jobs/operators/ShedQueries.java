@@ -1,11 +1,8 @@
 package dev.embedstream.jobs.operators;
 
-import dev.embedstream.jobs.metrics.TenantMetrics;
 import dev.embedstream.jobs.settings.QuotaSettings;
 import dev.embedstream.jobs.types.QueryTask;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -18,36 +15,26 @@ import org.apache.flink.util.Collector;
  * load settles where the slow path answers within the budget. The answer is not kept for the
  * request id: a retry is answered anew.
  */
-public class ShedQueries extends ProcessFunction<QueryTask, QueryTask> {
+public class ShedQueries extends QueryGate {
 
-    private final QuotaSettings quota;
-    private final long maxLatencyMs;
     private transient QueryPressure pressure;
-    private transient TenantMetrics<Counter> shed;
 
     /** @param quota names the tenants whose counters start at zero */
     public ShedQueries(QuotaSettings quota, long maxLatencyMs) {
-        this.quota = quota;
-        this.maxLatencyMs = maxLatencyMs;
+        super(quota, maxLatencyMs);
     }
 
     @Override
-    public void open(OpenContext ctx) {
+    public void open(OpenContext ctx) throws Exception {
+        super.open(ctx);
         pressure = QueryPressure.of(getRuntimeContext().getJobInfo().getJobId().toString());
-        shed = TenantMetrics.counters(getRuntimeContext().getMetricGroup().addGroup("embedstream"),
-                quota.queryRates().overrides().keySet(), "queriesShed");
     }
 
     @Override
     public void processElement(QueryTask q, Context ctx, Collector<QueryTask> out) {
         long now = System.currentTimeMillis();
-        long expected = pressure.expectedMs(now);
-        long deadline = q.effectiveDeadlineMs(maxLatencyMs);
-        if (now + expected > deadline) {
-            shed.of(q.tenant()).inc();
-            ctx.output(Replies.TAG, Replies.unkept(Replies.overloaded(q, expected, deadline, now), q.replyPartition()));
-            return;
+        if (!shedIfLate(q, pressure.expectedMs(now), now, ctx)) {
+            out.collect(q);
         }
-        out.collect(q);
     }
 }

@@ -30,22 +30,24 @@ class EmbedDocumentsITCase {
         JobSettings withRedis = TestSettings.with("batch.max-size", "2", "redis.uri", TestServers.redisUri(),
                 "cache.embedding.l1-size", "0");
         String unique = java.util.UUID.randomUUID().toString();
-        var first = open(null, withRedis);
-        first.processElement(new StreamRecord<>(chunk("a", "cached one " + unique)));
-        first.processElement(new StreamRecord<>(chunk("b", "cached two " + unique)));
-        first.setProcessingTime(1); // a full batch runs a millisecond later
-        List<ChunkTask> computed = first.extractOutputValues();
-        first.close();
+        List<ChunkTask> computed = embedInANewTaskManager(withRedis, "cached one " + unique, "cached two " + unique);
         assertThat(RecordingEmbedder.CALLS).hasSize(1);
 
-        var second = open(null, withRedis);
-        second.processElement(new StreamRecord<>(chunk("a", "cached one " + unique)));
-        second.processElement(new StreamRecord<>(chunk("b", "cached two " + unique)));
-        second.setProcessingTime(1); // a full batch runs a millisecond later
-        List<ChunkTask> cached = second.extractOutputValues();
-        second.close();
+        List<ChunkTask> cached = embedInANewTaskManager(withRedis, "cached one " + unique, "cached two " + unique);
         assertThat(RecordingEmbedder.CALLS).as("model calls").hasSize(1);
         assertThat(cached.get(0).vector()).containsExactly(computed.get(0).vector());
         assertThat(cached.get(1).vector()).containsExactly(computed.get(1).vector());
+    }
+
+    /** Embeds one full batch of two chunks in an operator opened for it (its own L1), then closes it. */
+    private static List<ChunkTask> embedInANewTaskManager(JobSettings settings, String first, String second)
+            throws Exception {
+        var h = open(null, settings);
+        h.processElement(new StreamRecord<>(chunk("a", first)));
+        h.processElement(new StreamRecord<>(chunk("b", second)));
+        h.setProcessingTime(1); // a full batch runs a millisecond later
+        List<ChunkTask> embedded = h.extractOutputValues();
+        h.close();
+        return embedded;
     }
 }
