@@ -35,8 +35,8 @@ import picocli.CommandLine.ParentCommand;
  *
  * <p>Quality is averaged over the queries answered {@code ok}; every other outcome is counted next
  * to it (errors by code, expired, unanswered within {@code --timeout} of the last send), never
- * folded into a score of 0. A mode the server cannot serve (every answer {@code mode_unsupported})
- * is reported as unsupported, with no figures.
+ * folded into a score of 0. A mode the server cannot serve (every answer that came is
+ * {@code mode_unsupported}) is reported as unsupported, with no figures.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Score retrieval per query mode on a labelled query set (MRR@10, recall@10, nDCG@10, p50/p99"
@@ -118,6 +118,7 @@ final class EvalCommand implements Callable<Integer> {
             Thread consumer = new Thread(() -> reader.forEachRecord(r -> record(r, sent, answers),
                     () -> answers.size() >= total || System.nanoTime() > giveUpAt.get(),
                     Duration.ofNanos((long) (total / rate * 1e9)).plus(timeout).plusSeconds(30)), "eval-responses");
+            consumer.setDaemon(true); // a failed send must not leave the JVM waiting on it
             consumer.start();
             long start = System.nanoTime();
             for (int q = 0; q < set.size(); q++) {
@@ -220,9 +221,10 @@ final class EvalCommand implements Callable<Integer> {
             return all.queries();
         }
 
-        /** Every request was answered, all of them mode_unsupported: the server lacks this mode. */
+        /** Every answer (at least one) was mode_unsupported: the server lacks this mode; unanswered ones are counted apart. */
         boolean unsupported() {
-            return sent > 0 && failures.getOrDefault("mode_unsupported", 0) == sent;
+            int answered = sent - unanswered;
+            return answered > 0 && failures.getOrDefault("mode_unsupported", 0) == answered;
         }
 
         Double latency(double percentile) {
@@ -265,7 +267,7 @@ final class EvalCommand implements Callable<Integer> {
             String errors = r.failures.isEmpty() ? "-" : String.join(" ", r.failures.entrySet().stream()
                     .map(e -> e.getKey() + "=" + e.getValue()).toList());
             if (r.unsupported()) {
-                rows.add(new String[] {r.mode, "0/" + r.sent, "unsupported", "-", "-", "-", "-", "-", "0", errors});
+                rows.add(new String[] {r.mode, "0/" + r.sent, "unsupported", "-", "-", "-", "-", "-", String.valueOf(r.unanswered), errors});
                 continue;
             }
             boolean scored = r.ok() > 0;
