@@ -18,11 +18,12 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "embedstream", mixinStandardHelpOptions = true,
         description = {"Publish documents and queries to embedstream and read its answers; list the Milvus collections"
-                + " behind the alias and move the corpus to another model (collections, migrate).",
+                + " behind the alias and move the corpus to another model (collections, migrate); score retrieval modes on a"
+                + " labelled query set (eval).",
             "Every endpoint defaults to the local stack of scripts/run-local.sh.",
             "Run `scripts/embedstream COMMAND --help` for a command's options."},
         subcommands = {IngestCommand.class, QueryCommand.class, DeleteCommand.class, BenchQueriesCommand.class,
-                BenchPlotCommand.class, BenchModelCommand.class, CollectionsCommand.class, MigrateCommand.class})
+                BenchPlotCommand.class, BenchModelCommand.class, CollectionsCommand.class, MigrateCommand.class, EvalCommand.class})
 public final class EmbedstreamCli {
 
     @Option(names = "--bootstrap", defaultValue = Defaults.KAFKA_BOOTSTRAP, description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")

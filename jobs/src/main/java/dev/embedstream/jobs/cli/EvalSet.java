@@ -14,14 +14,15 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The queries of {@code migrate --eval}: JSON lines {@code {"text": ..., "relevant": ["doc_id",
- * ...], "tenant"?: ...}}. A line that is not such a query refuses the whole file, naming the line:
+ * The labelled queries of {@code migrate --eval} and {@code eval}: JSON lines {@code {"text": ...,
+ * "relevant": ["doc_id", ...], "tenant"?: ..., "kind"?: ...}} ({@code kind}, a free label such as
+ * {@code paraphrase} or {@code name}, groups the figures {@code eval} reports). A line that is not such a query refuses the whole file, naming the line:
  * a gate that silently skipped queries would pass on fewer than it was given.
  */
 final class EvalSet {
 
-    /** One query and the documents that answer it. */
-    record Query(String text, Set<String> relevant, String tenant) {}
+    /** One query and the documents that answer it; {@code kind} is null when the line has none. */
+    record Query(String text, Set<String> relevant, String tenant, String kind) {}
 
     /** Most queries a file may hold: each is embedded twice and searched twice, one at a time. */
     static final int MAX_QUERIES = 100_000;
@@ -79,7 +80,12 @@ final class EvalSet {
         if (tenant != null && !tenant.isNull() && (!tenant.isTextual() || tenant.asText().isEmpty())) {
             throw new IllegalArgumentException(where + ": \"tenant\" must be a non-empty string");
         }
+        JsonNode kind = q.get("kind");
+        if (kind != null && !kind.isNull() && (!kind.isTextual() || kind.asText().isEmpty())) {
+            throw new IllegalArgumentException(where + ": \"kind\" must be a non-empty string");
+        }
         return new Query(text.asText(), Set.copyOf(ids),
-                tenant == null || tenant.isNull() ? Defaults.TENANT : tenant.asText());
+                tenant == null || tenant.isNull() ? Defaults.TENANT : tenant.asText(),
+                kind == null || kind.isNull() ? null : kind.asText());
     }
 }

@@ -45,10 +45,16 @@ final class ResponseReader implements AutoCloseable {
 
     /** Hands every response to {@code sink} until {@code done} holds or the time is up. */
     void forEach(java.util.function.BiConsumer<String, String> sink, java.util.function.BooleanSupplier done, Duration timeout) {
+        forEachRecord(r -> sink.accept(r.key(), r.value()), done, timeout);
+    }
+
+    /** As {@link #forEach}, with the whole record: its timestamp is when the job answered. */
+    void forEachRecord(java.util.function.Consumer<ConsumerRecord<String, String>> sink, java.util.function.BooleanSupplier done,
+            Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!done.getAsBoolean() && System.nanoTime() < deadline) {
             for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(50))) {
-                sink.accept(r.key(), r.value());
+                sink.accept(r);
             }
         }
     }

@@ -20,13 +20,15 @@ class EvalSetTest {
         Path f = Files.writeString(dir.resolve("q.jsonl"), """
                 {"text": "how do I retry", "relevant": ["d1", "d2", "d1"]}
 
-                {"text": "kafka", "relevant": ["d3"], "tenant": "acme"}
+                {"text": "kafka", "relevant": ["d3"], "tenant": "acme", "kind": "name"}
                 """);
         var queries = EvalSet.read(f);
         assertThat(queries).hasSize(2);
         assertThat(queries.get(0).relevant()).isEqualTo(Set.of("d1", "d2"));
         assertThat(queries.get(0).tenant()).isEqualTo(Defaults.TENANT);
         assertThat(queries.get(1).tenant()).isEqualTo("acme");
+        assertThat(queries.get(0).kind()).isNull();
+        assertThat(queries.get(1).kind()).isEqualTo("name");
     }
 
     @Test
@@ -43,7 +45,8 @@ class EvalSetTest {
     void everyShapeOfBadQueryIsRefused() {
         for (String bad : new String[] {"not json", "[1,2]", "{\"relevant\": [\"d\"]}", "{\"text\": \"\", \"relevant\": [\"d\"]}",
             "{\"text\": 3, \"relevant\": [\"d\"]}", "{\"text\": \"t\", \"relevant\": []}", "{\"text\": \"t\", \"relevant\": [7]}",
-            "{\"text\": \"t\", \"relevant\": \"d\"}", "{\"text\": \"t\", \"relevant\": [\"d\"], \"tenant\": 5}"}) {
+            "{\"text\": \"t\", \"relevant\": \"d\"}", "{\"text\": \"t\", \"relevant\": [\"d\"], \"tenant\": 5}",
+            "{\"text\": \"t\", \"relevant\": [\"d\"], \"kind\": 5}"}) {
             assertThatThrownBy(() -> EvalSet.parse(bad, "here")).as(bad).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("here");
         }
