@@ -2,8 +2,11 @@ package dev.embedstream.jobs.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.embedstream.common.json.Json;
+import dev.embedstream.common.model.Retrieval;
+import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
@@ -19,7 +22,7 @@ import picocli.CommandLine.TypeConversionException;
  */
 record QueryMode(String mode, ObjectNode fusion) {
 
-    static final List<String> MODES = List.of("dense", "hybrid", "keyword");
+    static final List<String> MODES = Arrays.stream(Retrieval.Mode.values()).map(Retrieval.Mode::label).toList();
 
     /** The job's own default: the query carries no mode. */
     static final QueryMode DEFAULT = new QueryMode(null, null);
@@ -62,7 +65,7 @@ record QueryMode(String mode, ObjectNode fusion) {
     static final class ModeConverter implements ITypeConverter<String> {
         @Override
         public String convert(String value) {
-            if (!MODES.contains(value)) {
+            if (Retrieval.Mode.of(value) == null) {
                 throw new TypeConversionException("unknown mode '" + value + "' (use dense, hybrid or keyword)");
             }
             return value;
@@ -85,38 +88,27 @@ record QueryMode(String mode, ObjectNode fusion) {
             if (rrf.matches()) {
                 f.put("method", "rrf");
                 if (rrf.group(1) != null) {
-                    int k = Integer.parseInt(rrf.group(1));
-                    if (k < 1) {
-                        throw new TypeConversionException("rrf k must be at least 1, got " + k);
-                    }
-                    f.put("k", k);
+                    f.put("k", checked(value, () -> Retrieval.rrf(Integer.parseInt(rrf.group(1)))).k());
                 }
                 return f;
             }
             Matcher weighted = WEIGHTED.matcher(value);
             if (weighted.matches()) {
-                double dense = weight(weighted.group(1), value);
-                double keyword = weight(weighted.group(2), value);
-                if (dense + keyword == 0) {
-                    throw new TypeConversionException("'" + value + "': the weights must not both be 0");
-                }
-                return f.put("method", "weighted").put("dense", dense).put("keyword", keyword);
+                Retrieval w = checked(value, () -> Retrieval.weighted(Double.parseDouble(weighted.group(1)),
+                        Double.parseDouble(weighted.group(2))));
+                return f.put("method", "weighted").put("dense", w.denseWeight()).put("keyword", w.keywordWeight());
             }
             throw new TypeConversionException("unknown fusion '" + value + "' (use rrf, rrf:K or weighted:DENSE,KEYWORD,"
                     + " e.g. rrf:60 or weighted:0.7,0.3)");
         }
 
-        private static double weight(String text, String value) {
-            double w;
+        /** The fusion as the job would read it, or the job's own objection as the option's. */
+        private static Retrieval checked(String value, Supplier<Retrieval> fusion) {
             try {
-                w = Double.parseDouble(text);
-            } catch (NumberFormatException e) {
-                w = Double.NaN;
+                return fusion.get();
+            } catch (IllegalArgumentException e) { // NumberFormatException included
+                throw new TypeConversionException("'" + value + "': " + e.getMessage());
             }
-            if (!(w >= 0 && w <= 1)) {
-                throw new TypeConversionException("'" + value + "': a weight must be a number from 0 to 1, got " + text);
-            }
-            return w;
         }
     }
 }
