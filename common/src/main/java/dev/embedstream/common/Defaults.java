@@ -13,6 +13,8 @@ public final class Defaults {
     public static final String TOPIC_DLQ = "embedstream.dlq";
     public static final String MILVUS_URI = "http://127.0.0.1:19530";
     public static final String COLLECTION = "embedstream_chunks";
+    /** The analyzer of the BM25 keyword index of new collections. */
+    public static final String BM25_ANALYZER = "standard";
     public static final String TENANT = "default";
     public static final int TOP_K = 5;
     public static final int MODEL_MAX_TOKENS = 256;

@@ -62,12 +62,15 @@ public final class EmbedstreamOptions {
                     + "into a `sparse` field with a SPARSE_INVERTED_INDEX; `false`, or a server without BM25 functions, "
                     + "creates them dense-only and `hybrid`/`keyword` queries are answered `mode_unsupported`");
     public static final ConfigOption<String> MILVUS_TEXT_ANALYZER = key("milvus.bm25.analyzer")
-            .stringType().defaultValue("standard")
+            .stringType().defaultValue(Defaults.BM25_ANALYZER)
             .withDescription("the Milvus built-in analyzer of `text` for BM25: `standard` (lowercased words), "
                     + "`english` (also stemmed, stop words dropped) or `chinese`");
     public static final ConfigOption<String> MILVUS_SEARCH_DEFAULT_MODE = key("milvus.search.default-mode")
-            .stringType().defaultValue("dense")
-            .withDescription("the `mode` of a query that names none: `dense`, `hybrid` (RRF, k = 60) or `keyword`");
+            .stringType().defaultValue("hybrid")
+            .withDescription("the `mode` of a query that names none: `hybrid` (RRF, k = 60; chosen by `scripts/embedstream "
+                    + "eval` on the labelled sample set, see docs/benchmarks.md), `dense` or `keyword`. On a collection "
+                    + "without a keyword index such a query is answered dense; one that names hybrid or keyword gets "
+                    + "`mode_unsupported`");
     public static final ConfigOption<Integer> MILVUS_WRITE_BATCH_ROWS = key("milvus.write.max-batch-rows")
             .intType().defaultValue(256).withDescription("rows a sink subtask buffers before writing");
     public static final ConfigOption<MemorySize> MILVUS_WRITE_BATCH_BYTES = key("milvus.write.max-batch-bytes")

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * an identifier only the keyword leg can match is ranked first by {@code keyword} and
  * {@code hybrid}; the fused scores are RRF of the two legs as the job's own dense and keyword
  * answers rank them; the keyword leg keeps tenants and filters apart as the dense one does; and a
- * collection without a keyword index answers {@code mode_unsupported}.
+ * collection without a keyword index answers {@code mode_unsupported} to a query that names hybrid
+ * or keyword, and a query that names no mode densely.
  */
 class HybridRetrievalITCase {
 
@@ -115,6 +116,10 @@ class HybridRetrievalITCase {
                     "globex-keyword", "globex-hybrid"));
 
             assertThat(docs(a.get("keyword")).get(0)).as("keyword answer %s", a.get("keyword")).isEqualTo("kb-needle");
+            List<Double> bm25Scores = new ArrayList<>();
+            a.get("keyword").path("hits").forEach(h -> bm25Scores.add(h.path("score").asDouble()));
+            assertThat(bm25Scores).as("BM25 scores: positive, best first").allMatch(x -> x > 0)
+                    .isSortedAccordingTo(java.util.Comparator.reverseOrder());
             assertThat(docs(a.get("hybrid")).get(0)).isEqualTo("kb-needle");
             assertThat(a.get("hybrid").path("hits").get(0).path("ranks").path("keyword").asInt()).isEqualTo(1);
             // The keyword leg keeps the filter and the tenant: the German copy and globex's are never found.
@@ -175,8 +180,12 @@ class HybridRetrievalITCase {
             for (String mode : List.of("dense", "hybrid", "keyword")) {
                 kafka.send(test.queries, mode, query("default", mode, IDENTIFIER, 3, Map.of("mode", mode)));
             }
-            Map<String, JsonNode> a = answers(kafka, test, Set.of("dense", "hybrid", "keyword"));
+            kafka.send(test.queries, "default", query("default", "default", IDENTIFIER, 3, Map.of()));
+            Map<String, JsonNode> a = answers(kafka, test, Set.of("dense", "hybrid", "keyword", "default"));
             assertThat(docs(a.get("dense"))).containsExactly("kb-1");
+            // The job's default mode (hybrid) where the collection cannot serve it: dense, not an error.
+            assertThat(docs(a.get("default"))).containsExactly("kb-1");
+            assertThat(a.get("default").path("hits").get(0).path("ranks").isMissingNode()).isTrue();
             for (String mode : List.of("hybrid", "keyword")) {
                 assertThat(a.get(mode).path("status").asText()).isEqualTo("error");
                 assertThat(a.get(mode).path("error").path("code").asText()).isEqualTo("mode_unsupported");

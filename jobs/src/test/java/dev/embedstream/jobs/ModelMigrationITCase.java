@@ -257,7 +257,9 @@ class ModelMigrationITCase {
 
     private static String[] servingArgs(String... more) {
         List<String> args = new ArrayList<>(List.of("--redis.uri", TestServers.redisUri(), "--checkpoint.interval", "2s",
-                "--milvus.alias-refresh", REFRESH, "--cache.retrieval.epoch-refresh", "200ms"));
+                "--milvus.alias-refresh", REFRESH, "--cache.retrieval.epoch-refresh", "200ms",
+                // Dense: the test checks each answer's score against the cosine in its model's space.
+                "--milvus.search.default-mode", "dense"));
         args.addAll(List.of(more));
         return args.toArray(String[]::new);
     }

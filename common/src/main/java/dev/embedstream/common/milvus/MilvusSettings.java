@@ -7,6 +7,7 @@ import static dev.embedstream.common.EmbedstreamOptions.MILVUS_TEXT_ANALYZER;
 import static dev.embedstream.common.EmbedstreamOptions.MILVUS_TOKEN;
 import static dev.embedstream.common.EmbedstreamOptions.MILVUS_URI;
 
+import dev.embedstream.common.Defaults;
 import java.io.Serializable;
 import java.util.Set;
 import java.util.TreeSet;
@@ -26,14 +27,15 @@ public record MilvusSettings(String uri, String token, String collection, long r
 
     public MilvusSettings {
         if (bm25Analyzer != null && !ANALYZERS.contains(bm25Analyzer)) {
-            throw new IllegalArgumentException(MILVUS_TEXT_ANALYZER.key() + " must be one of " + new TreeSet<>(ANALYZERS)
+            // Named by hand: the CLI builds settings without Flink, so EmbedstreamOptions cannot load there.
+            throw new IllegalArgumentException("milvus.bm25.analyzer must be one of " + new TreeSet<>(ANALYZERS)
                     + ", got '" + bm25Analyzer + "'");
         }
     }
 
     /** With the default keyword index (the {@code standard} analyzer). */
     public MilvusSettings(String uri, String token, String collection, long rpcTimeoutMs, long connectTimeoutMs) {
-        this(uri, token, collection, rpcTimeoutMs, connectTimeoutMs, MILVUS_TEXT_ANALYZER.defaultValue());
+        this(uri, token, collection, rpcTimeoutMs, connectTimeoutMs, Defaults.BM25_ANALYZER);
     }
 
     /** The {@code milvus.*} connection options; the token falls back to {@code EMBEDSTREAM_MILVUS_TOKEN}. */

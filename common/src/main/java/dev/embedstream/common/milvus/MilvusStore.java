@@ -419,8 +419,10 @@ public final class MilvusStore implements AutoCloseable {
             Map<String, Object> e = r.getEntity();
             String docId = (String) e.get("doc_id");
             // Results arrive best first, so the first chunk seen for a document is its best.
+            // Milvus Lite 3.2 reports BM25 scores negated (as distances), the server positive: higher is better.
+            double score = metric == IndexParam.MetricType.BM25 ? Math.abs(r.getScore()) : r.getScore();
             best.computeIfAbsent(docId, id -> new Hit(id, ((Number) e.get("chunk_index")).intValue(),
-                    r.getScore(), (String) e.get("text"), metadata(e.get("metadata"))));
+                    score, (String) e.get("text"), metadata(e.get("metadata"))));
             if (best.size() == topK) {
                 break;
             }

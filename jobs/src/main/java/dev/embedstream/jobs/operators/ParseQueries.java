@@ -53,7 +53,7 @@ public class ParseQueries extends DeadLetteringFunction<KafkaRecord, QueryTask> 
             QueryTask task = new QueryTask(q.requestId(), q.text(), q.topK(), q.tenant(),
                     Json.write(new TreeMap<>(q.filter())), q.deadlineMs() == null ? 0 : q.deadlineMs(),
                     q.replyPartition() == null ? -1 : q.replyPartition(), r.timestamp(), null, null, null, null,
-                    (q.retrieval() == null ? defaultRetrieval : q.retrieval()).canonical());
+                    (q.retrieval() == null ? defaultRetrieval : q.retrieval()).canonical(), q.retrieval() != null);
             if (task.expiredAt(now)) {
                 expired.inc();
                 // Not through dedup, so not kept: a retry with a new deadline must get a real answer.

@@ -258,10 +258,18 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         String collection = collectionOf(q);
         Retrieval how = q.retrievalMode();
         MilvusStore store = store(collection, q.vector() == null ? 0 : q.vector().length);
+        boolean cache = true;
         if (how.needsKeywordIndex() && !ready.getOrDefault(collection, false)) {
-            return Replies.error(q, "mode_unsupported", "mode " + how.mode().label() + " needs a BM25 keyword index,"
-                    + " which collection " + collection + " has not (created dense-only: milvus.bm25.enabled=false, a Milvus"
-                    + " without BM25 functions, or an earlier version); ask with mode dense", System.currentTimeMillis());
+            if (q.modeAsked() || q.vector() == null) {
+                return Replies.error(q, "mode_unsupported", "mode " + how.mode().label() + " needs a BM25 keyword index,"
+                        + " which collection " + collection + " has not (created dense-only: milvus.bm25.enabled=false, a"
+                        + " Milvus without BM25 functions, or an earlier version); ask with mode dense",
+                        System.currentTimeMillis());
+            }
+            // The job's default mode where the collection cannot serve it: dense, as before modes
+            // existed. Not cached: its key names the default mode, which a query may ask for by name.
+            how = Retrieval.DENSE;
+            cache = false;
         }
         searchesByMode.get(how.mode()).inc();
         Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
@@ -278,7 +286,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             }
         };
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);
-        if (caches.answers != null && q.answerKey() != null) {
+        if (cache && caches.answers != null && q.answerKey() != null) {
             caches.answers.put(q.answerKey(), hits);
             if (caches.semantic != null && how.mode() == Retrieval.Mode.DENSE) {
                 caches.semantic.put(SemanticCache.groupOf(q.answerKey()), q.vector(), hits);

@@ -26,16 +26,20 @@ public record QueryTask(
         String answerKey,
         String collection,
         String model,
-        String retrieval) {
+        String retrieval,
+        boolean modeAsked) {
 
     /** A dense query not yet routed: {@code collection} and {@code model} are set by {@link #withRoute}. */
     public QueryTask(String requestId, String text, int topK, String tenant, String filterJson, long deadlineMs,
             int replyPartition, long receivedAtMs, float[] vector, String answerKey) {
         this(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector, answerKey,
-                null, null, Retrieval.DENSE.canonical());
+                null, null, Retrieval.DENSE.canonical(), true);
     }
 
-    /** How it is answered ({@link Retrieval#canonical()} form in the record, so it serializes as a string). */
+    /**
+     * How it is answered ({@link Retrieval#canonical()} form in the record, so it serializes as a
+     * string); {@code modeAsked} is false when the query named no mode and got the job's default.
+     */
     public Retrieval retrievalMode() {
         return Retrieval.parse(retrieval);
     }
@@ -75,12 +79,12 @@ public record QueryTask(
 
     public QueryTask withVector(float[] v) {
         return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, v,
-                answerKey, collection, model, retrieval);
+                answerKey, collection, model, retrieval, modeAsked);
     }
 
     public QueryTask withAnswerKey(String key) {
         return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector,
-                key, collection, model, retrieval);
+                key, collection, model, retrieval, modeAsked);
     }
 
     /**
@@ -89,6 +93,6 @@ public record QueryTask(
      */
     public QueryTask withRoute(String searchIn, String embeddedBy) {
         return new QueryTask(requestId, text, topK, tenant, filterJson, deadlineMs, replyPartition, receivedAtMs, vector,
-                answerKey, searchIn, embeddedBy, retrieval);
+                answerKey, searchIn, embeddedBy, retrieval, modeAsked);
     }
 }
