@@ -174,7 +174,8 @@ class HybridRetrievalITCase {
         TestJob test = new TestJob("densonly");
         try (KafkaTestSupport kafka = new KafkaTestSupport(TestServers.kafkaBootstrap()); MilvusStore milvus = test.milvus()) {
             test.createTopics(kafka);
-            JobClient job = test.start("--milvus.bm25.enabled", "false", "--milvus.write.flush-interval", "100ms");
+            JobClient job = test.start("--milvus.bm25.enabled", "false", "--milvus.write.flush-interval", "100ms",
+                    "--redis.uri", TestServers.redisUri(), "--cache.retrieval.epoch-refresh", "200ms");
             kafka.send(test.documents, "default:kb-1", doc("default", "kb-1", "The " + IDENTIFIER + " switch.", Map.of()));
             TestJob.awaitTrue(() -> milvus.count("doc_id == \"kb-1\"") == 1, WAIT);
             for (String mode : List.of("dense", "hybrid", "keyword")) {
@@ -186,6 +187,11 @@ class HybridRetrievalITCase {
             // The job's default mode (hybrid) where the collection cannot serve it: dense, not an error.
             assertThat(docs(a.get("default"))).containsExactly("kb-1");
             assertThat(a.get("default").path("hits").get(0).path("ranks").isMissingNode()).isTrue();
+            // The dense answer to the default mode is cached for the next default query, never
+            // served to one that names hybrid (that one is still mode_unsupported).
+            kafka.send(test.queries, "hybrid-again", query("default", "hybrid-again", IDENTIFIER, 3, Map.of("mode", "hybrid")));
+            Map<String, JsonNode> again = answers(kafka, test, Set.of("hybrid-again"));
+            assertThat(again.get("hybrid-again").path("error").path("code").asText()).isEqualTo("mode_unsupported");
             for (String mode : List.of("hybrid", "keyword")) {
                 assertThat(a.get(mode).path("status").asText()).isEqualTo("error");
                 assertThat(a.get(mode).path("error").path("code").asText()).isEqualTo("mode_unsupported");

@@ -183,17 +183,17 @@ public final class MilvusStore implements AutoCloseable {
             try {
                 create(name, dimension, properties, analyzer);
             } catch (RuntimeException e) {
-                boolean raced = client.hasCollection(HasCollectionReq.builder().collectionName(name).build());
-                if (!raced && (analyzer == null || unreachable(e))) {
-                    throw e;
-                } else if (!raced) {
+                if (!createdMeanwhile(name)) {
+                    if (analyzer == null || !refusesBm25(e)) {
+                        throw e;
+                    }
                     // A server without BM25 functions (Milvus before 2.5): dense-only, and said so.
                     LOG.warn("Milvus refused collection {} with a BM25 keyword index ({}); creating it dense-only:"
                             + " hybrid and keyword queries on it are answered mode_unsupported", name, e.getMessage());
                     try {
                         create(name, dimension, properties, null);
                     } catch (RuntimeException again) {
-                        if (!client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
+                        if (!createdMeanwhile(name)) {
                             throw again;
                         }
                     }
@@ -203,10 +203,30 @@ public final class MilvusStore implements AutoCloseable {
         client.loadCollection(LoadCollectionReq.builder().collectionName(name).build());
     }
 
-    /** A call that failed for want of a server, not because the server refused what it was asked. */
-    private static boolean unreachable(RuntimeException e) {
-        String m = String.valueOf(e.getMessage());
-        return m.contains("DEADLINE_EXCEEDED") || m.contains("UNAVAILABLE") || m.contains("deadline");
+    /** After a failed create: whether another subtask (racing to create it) has, by now or shortly. */
+    private boolean createdMeanwhile(String name) {
+        for (int i = 0; i < 5; i++) {
+            if (client.hasCollection(HasCollectionReq.builder().collectionName(name).build())) {
+                return true;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether a refused create names the keyword index's parts, as a server without BM25 functions
+     * does; anything else (a timeout, a racing create) never makes a collection dense-only.
+     */
+    private static boolean refusesBm25(RuntimeException e) {
+        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return !m.contains("deadline") && !m.contains("unavailable") && !m.contains("exist")
+                && (m.contains("bm25") || m.contains("function") || m.contains("analyzer") || m.contains("sparse"));
     }
 
     /**

@@ -168,7 +168,7 @@ public class AnswerCachedQueries extends ProcessFunction<QueryTask, QueryTask> {
         askedTenants.put(q.tenant(), Boolean.TRUE);
         Epoch epoch = answers.freshEpoch(q.tenant());
         List<Hit> found = epoch == null ? null
-                : answers.getL1(answers.key(q.tenant(), epoch, q.retrieval(), q.text(), q.topK(), q.filterJson()));
+                : answers.getL1(answers.key(q.tenant(), epoch, q.cachedAs(), q.text(), q.topK(), q.filterJson()));
         long now = System.currentTimeMillis();
         if (found == null || q.expiredAt(now)) {
             return null;

@@ -252,7 +252,7 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
     }
 
     private String answerKey(RetrievalCache answers, QueryTask q, Epoch epoch) {
-        return answers.key(q.tenant(), epoch, q.retrieval(), q.text(), q.topK(), q.filterJson());
+        return answers.key(q.tenant(), epoch, q.cachedAs(), q.text(), q.topK(), q.filterJson());
     }
 
     private Reply cachedAnswer(QueryTask q, List<Hit> hits, String how) {

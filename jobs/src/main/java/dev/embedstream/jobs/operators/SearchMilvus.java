@@ -258,7 +258,6 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         String collection = collectionOf(q);
         Retrieval how = q.retrievalMode();
         MilvusStore store = store(collection, q.vector() == null ? 0 : q.vector().length);
-        boolean cache = true;
         if (how.needsKeywordIndex() && !ready.getOrDefault(collection, false)) {
             if (q.modeAsked() || q.vector() == null) {
                 return Replies.error(q, "mode_unsupported", "mode " + how.mode().label() + " needs a BM25 keyword index,"
@@ -267,9 +266,8 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                         System.currentTimeMillis());
             }
             // The job's default mode where the collection cannot serve it: dense, as before modes
-            // existed. Not cached: its key names the default mode, which a query may ask for by name.
+            // existed (cached apart from queries that name a mode: QueryTask.cachedAs).
             how = Retrieval.DENSE;
-            cache = false;
         }
         searchesByMode.get(how.mode()).inc();
         Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
@@ -286,9 +284,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             }
         };
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);
-        if (cache && caches.answers != null && q.answerKey() != null) {
+        if (caches.answers != null && q.answerKey() != null) {
             caches.answers.put(q.answerKey(), hits);
-            if (caches.semantic != null && how.mode() == Retrieval.Mode.DENSE) {
+            if (caches.semantic != null && q.retrievalMode().mode() == Retrieval.Mode.DENSE) {
                 caches.semantic.put(SemanticCache.groupOf(q.answerKey()), q.vector(), hits);
             }
         }

@@ -44,6 +44,15 @@ public record QueryTask(
         return Retrieval.parse(retrieval);
     }
 
+    /**
+     * The retrieval its cached answer is keyed by: a query that got the job's default mode is kept
+     * apart from one that named it, since on a collection without a keyword index the first is
+     * answered dense and the second {@code mode_unsupported}.
+     */
+    public String cachedAs() {
+        return modeAsked ? retrieval : "default/" + retrieval;
+    }
+
     /** {@code <tenant>:<request_id>}: unambiguous, since a tenant never contains ':'. */
     public static String key(String tenant, String requestId) {
         return tenant + ":" + requestId;
