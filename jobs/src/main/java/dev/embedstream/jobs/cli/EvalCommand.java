@@ -117,7 +117,9 @@ final class EvalCommand implements Callable<Integer> {
                 DocumentPublisher publisher = new DocumentPublisher(props)) {
             Thread consumer = new Thread(() -> reader.forEachRecord(r -> record(r, sent, answers),
                     () -> answers.size() >= total || System.nanoTime() > giveUpAt.get(),
-                    Duration.ofNanos((long) (total / rate * 1e9)).plus(timeout).plusSeconds(30)), "eval-responses");
+                    // A backstop only (giveUpAt ends it): sends that fall far behind schedule must not
+                    // have their answers counted as unanswered.
+                    Duration.ofNanos((long) (2 * total / rate * 1e9)).plus(timeout).plusMinutes(5)), "eval-responses");
             consumer.setDaemon(true); // a failed send must not leave the JVM waiting on it
             consumer.start();
             long start = System.nanoTime();

@@ -81,7 +81,7 @@ final class AliasFollower implements AutoCloseable {
     private final AtomicReference<Route> current;
     /** When the read that found {@link #current} started (epoch ms), or 0 before one succeeded. */
     private volatile long knownSinceMs;
-    /** When the last read that failed started (epoch ms), or 0. */
+    /** When the last read that failed ended (epoch ms), or 0. */
     private volatile long failedAtMs;
     private final long refreshMs;
     private final MilvusSettings milvus;
@@ -172,8 +172,9 @@ final class AliasFollower implements AutoCloseable {
     }
 
     /**
-     * Whether the last read failed, recently (within the freshness window and one rpc timeout),
-     * and none succeeded since: Milvus is down or refusing, and waiting would only add latency.
+     * Whether the last read failed, recently (it ended within the freshness window and one rpc
+     * timeout), and none succeeded since: Milvus is down, refusing or hanging, and waiting would
+     * only add latency.
      */
     private boolean failingNow() {
         long failed = failedAtMs;
@@ -207,7 +208,7 @@ final class AliasFollower implements AutoCloseable {
             // Known only now that the whole route (the stamp included) is read, and as of the start.
             knownSinceMs = started;
         } catch (RuntimeException e) {
-            failedAtMs = started;
+            failedAtMs = System.currentTimeMillis(); // its end: a read that hung counts from when it gave up
             LOG.debug("cannot read alias {}: {}", milvus.collection(), e.toString());
         }
     }

@@ -134,10 +134,11 @@ public class EmbedQueries extends AbstractStreamOperator<QueryTask>
         Route route = alias.await(asked.receivedAtMs(), wait);
         if (route == null) { // never a guess: after a swap the old route would answer from the old space
             long at = System.currentTimeMillis();
+            // Not kept for its request id: a retry under the same id must be answered anew.
             output.collect(Replies.TAG, new StreamRecord<>(asked.expiredAt(at) ? Replies.expired(asked, at)
-                    : Replies.error(asked, "search_failed",
-                    "where the alias " + milvus.collection() + " points could not be read from Milvus within "
-                            + Math.max(0, wait) + " ms; retry", at)));
+                    : Replies.unkept(Response.error(asked.requestId(), "search_failed", "where the alias "
+                            + milvus.collection() + " points could not be read from Milvus within " + Math.max(0, wait)
+                            + " ms; retry", at - asked.receivedAtMs()).withTenant(asked.tenant()), asked.replyPartition())));
             return;
         }
         QueryTask q = asked.withRoute(route.collection(), route.space().model());

@@ -67,7 +67,7 @@ public final class Replies {
     public static Reply conflict(QueryTask q, long now) {
         return unkept(Response.error(q.requestId(), REQUEST_ID_CONFLICT,
                 "request_id '" + q.requestId() + "' was already used by tenant '" + q.tenant()
-                        + "' for a different query (text, top_k or filter differ); use a new request_id per query",
+                        + "' for a different query (text, top_k, filter or mode differ); use a new request_id per query",
                 now - q.receivedAtMs()).withTenant(q.tenant()), q.replyPartition());
     }
 }

@@ -21,12 +21,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -85,11 +88,15 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
     /** Per mode: searches; per leg: Milvus time. */
     private transient Map<Retrieval.Mode, Counter> searchesByMode;
     private transient Map<String, Histogram> legMillis;
+    private transient Counter keywordLegFailures;
     private transient Histogram endToEndMillis;
     private transient TenantMetrics<Counter> shed;
 
     /** A query waiting for, or holding, a search permit, with where its answer goes. */
     private record Pending(QueryTask q, ResultFuture<Reply> result) {}
+
+    /** The most of a query's text its keyword leg searches (about 1,000 words). */
+    static final int KEYWORD_TEXT_CHARS = 8192;
 
     /** How often waiting queries are checked against their deadlines. */
     private static final long SHED_CHECK_MS = 5;
@@ -119,8 +126,10 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
                 this::run, this::shed);
         shedder = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "milvus-search-shedder"));
         shedder.scheduleWithFixedDelay(queue::sweep, SHED_CHECK_MS, SHED_CHECK_MS, TimeUnit.MILLISECONDS);
+        // As many as searches may run at once (each hybrid search waits for its one leg, cancelled
+        // when it gives up), so the queue stays within the search permits.
         legs = new ThreadPoolExecutor(query.maxInFlight(), query.maxInFlight(), 60, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> daemon(r, "milvus-keyword-leg"));
+                new LinkedBlockingQueue<>(query.maxInFlight()), r -> daemon(r, "milvus-keyword-leg"));
         legs.allowCoreThreadTimeOut(true);
         ready = new ConcurrentHashMap<>();
         pressure = QueryPressure.of(getRuntimeContext().getJobInfo().getJobId().toString());
@@ -132,6 +141,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         answered = group.counter("queriesAnswered");
         failed = group.counter("queriesFailed");
         searchMillis = group.histogram("milvusSearchMillis", new DescriptiveStatisticsHistogram(1000));
+        keywordLegFailures = group.counter("keywordLegFailures");
         searchesByMode = new EnumMap<>(Retrieval.Mode.class);
         for (Retrieval.Mode m : Retrieval.Mode.values()) {
             searchesByMode.put(m, group.addGroup("mode", m.label()).counter("searches"));
@@ -216,7 +226,7 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
      * The client connects lazily, on a search thread: a Milvus that is down at start-up then
      * costs error answers until it is back, not a failing operator.
      */
-    private synchronized MilvusStore store(String collection, int dimension) {
+    private synchronized Target store(String collection, int dimension) {
         if (store == null) {
             long rpc = Math.min(milvus.rpcTimeoutMs(), query.searchTimeoutMs());
             store = new MilvusStore(new MilvusSettings(milvus.uri(), milvus.token(), milvus.collection(), rpc,
@@ -243,8 +253,12 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
             }
             ready.put(collection, keyword);
         }
-        return store;
+        // Read under the lock, with the store: a failing search may forget the collection meanwhile.
+        return new Target(store, ready.get(collection));
     }
+
+    /** The client, and whether the collection a query searches has a keyword index. */
+    private record Target(MilvusStore store, boolean keywordIndexed) {}
 
     /** The collection a query searches: its route, or the alias for a query routed by nobody (tests). */
     private String collectionOf(QueryTask q) {
@@ -257,8 +271,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         long t0 = System.nanoTime();
         String collection = collectionOf(q);
         Retrieval how = q.retrievalMode();
-        MilvusStore store = store(collection, q.vector() == null ? 0 : q.vector().length);
-        if (how.needsKeywordIndex() && !ready.getOrDefault(collection, false)) {
+        Target target = store(collection, q.vector() == null ? 0 : q.vector().length);
+        MilvusStore store = target.store();
+        if (how.needsKeywordIndex() && !target.keywordIndexed()) {
             if (q.modeAsked() || q.vector() == null) {
                 return Replies.error(q, "mode_unsupported", "mode " + how.mode().label() + " needs a BM25 keyword index,"
                         + " which collection " + collection + " has not (created dense-only: milvus.bm25.enabled=false, a"
@@ -273,14 +288,21 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         Map<String, Object> filter = Json.read(q.filterJson(), Map.class);
         List<Hit> hits = switch (how.mode()) {
             case DENSE -> timed(Fusion.DENSE, () -> store.search(collection, q.vector(), q.tenant(), filter, q.topK()));
-            case KEYWORD -> timed(Fusion.KEYWORD, () -> store.keywordSearch(collection, q.text(), q.tenant(), filter, q.topK()));
+            case KEYWORD -> timed(Fusion.KEYWORD, () -> store.keywordSearch(collection, keywordText(q), q.tenant(), filter,
+                    q.topK()));
             case HYBRID -> {
                 int depth = Fusion.depth(q.topK());
                 // Both legs at once: the keyword leg on its own pool, the dense one here.
-                CompletableFuture<List<Hit>> keyword = CompletableFuture.supplyAsync(() -> timed(Fusion.KEYWORD,
-                        () -> store.keywordSearch(collection, q.text(), q.tenant(), filter, depth)), legs);
-                List<Hit> dense = timed(Fusion.DENSE, () -> store.search(collection, q.vector(), q.tenant(), filter, depth));
-                yield Fusion.fuse(how, dense, keyword.join(), q.topK());
+                Future<List<Hit>> keyword = legs.submit(() -> timed(Fusion.KEYWORD,
+                        () -> store.keywordSearch(collection, keywordText(q), q.tenant(), filter, depth)));
+                List<Hit> dense;
+                try {
+                    dense = timed(Fusion.DENSE, () -> store.search(collection, q.vector(), q.tenant(), filter, depth));
+                } catch (RuntimeException e) {
+                    keyword.cancel(true); // the permit ends with this search: so does its other leg
+                    throw e;
+                }
+                yield Fusion.fuse(how, dense, keywordLeg(keyword), q.topK());
             }
         };
         searchMillis.update((System.nanoTime() - t0) / 1_000_000);
@@ -292,6 +314,41 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         }
         long took = System.currentTimeMillis() - q.receivedAtMs();
         return Replies.of(q, Response.ok(q.requestId(), hits, "miss", q.model() != null ? q.model() : modelName, took));
+    }
+
+    /**
+     * The keyword leg's documents, waited for at most the search budget. A leg Milvus refuses (a
+     * text with no term left after analysis, say) leaves the dense leg to answer alone, counted in
+     * {@code keywordLegFailures}; a leg that cannot reach Milvus, or outlives the budget, fails the
+     * search like a dense one would.
+     */
+    private List<Hit> keywordLeg(Future<List<Hit>> keyword) {
+        try {
+            return keyword.get(query.searchTimeoutMs(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            String m = String.valueOf(e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+            if (m.contains("DEADLINE_EXCEEDED") || m.contains("UNAVAILABLE")) {
+                throw new IllegalStateException("keyword leg: " + m, e.getCause());
+            }
+            keywordLegFailures.inc();
+            return List.of();
+        } catch (TimeoutException e) {
+            keyword.cancel(true);
+            throw new IllegalStateException("keyword leg: no answer from Milvus within query.search-timeout", e);
+        } catch (InterruptedException e) {
+            keyword.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("keyword leg interrupted", e);
+        }
+    }
+
+    /**
+     * The text the keyword leg searches: at most {@link #KEYWORD_TEXT_CHARS} characters. BM25 work
+     * grows with the query's distinct terms, and the dense leg reads no further either (the model's
+     * window).
+     */
+    static String keywordText(QueryTask q) {
+        return q.text().length() <= KEYWORD_TEXT_CHARS ? q.text() : q.text().substring(0, KEYWORD_TEXT_CHARS);
     }
 
     private List<Hit> timed(String leg, Supplier<List<Hit>> search) {

@@ -29,6 +29,14 @@ public record QueryTask(
         String retrieval,
         boolean modeAsked) {
 
+    /** A query restored from state of a version before modes has none: it was dense. */
+    public QueryTask {
+        if (retrieval == null) {
+            retrieval = Retrieval.DENSE.canonical();
+            modeAsked = true;
+        }
+    }
+
     /** A dense query not yet routed: {@code collection} and {@code model} are set by {@link #withRoute}. */
     public QueryTask(String requestId, String text, int topK, String tenant, String filterJson, long deadlineMs,
             int replyPartition, long receivedAtMs, float[] vector, String answerKey) {
@@ -50,7 +58,8 @@ public record QueryTask(
      * answered dense and the second {@code mode_unsupported}.
      */
     public String cachedAs() {
-        return modeAsked ? retrieval : "default/" + retrieval;
+        // A dense answer is the same wherever it comes from, so dense keys stay those of before modes.
+        return modeAsked || retrieval.equals(Retrieval.DENSE.canonical()) ? retrieval : "default/" + retrieval;
     }
 
     /** {@code <tenant>:<request_id>}: unambiguous, since a tenant never contains ':'. */
@@ -63,13 +72,17 @@ public record QueryTask(
     }
 
     /**
-     * sha256 (hex) of what the query asks: retrieval (mode and fusion), text, top_k and canonical
-     * filter JSON, written as one JSON object so no two queries share an encoding. Deadline and
-     * reply partition are left out: a client retrying with a new deadline asks the same query. A
-     * dense query's digest is the one of versions before modes (their state still matches).
+     * sha256 (hex) of what the query asks: text, top_k, canonical filter JSON and, when it names
+     * one, its retrieval (mode and fusion), written as one JSON object so no two queries share an
+     * encoding. Deadline and reply partition are left out: a client retrying with a new deadline
+     * asks the same query. A query that names no mode hashes as every query did before modes
+     * existed ({@code "mode":"dense"}), whatever the job's default is now: a retry across an upgrade
+     * or a change of {@code milvus.search.default-mode} is still a repeat, and a named mode is
+     * never the same query as the default (on a collection without a keyword index they differ).
      */
     public String digest() {
-        return Hashing.sha256Hex("{\"mode\":" + Json.write(retrieval) + ",\"text\":" + Json.write(text)
+        String asked = modeAsked ? "{\"retrieval\":" + Json.write(retrieval) + "," : "{\"mode\":\"dense\",";
+        return Hashing.sha256Hex(asked + "\"text\":" + Json.write(text)
                 + ",\"top_k\":" + topK + ",\"filter\":" + filterJson + "}");
     }
 

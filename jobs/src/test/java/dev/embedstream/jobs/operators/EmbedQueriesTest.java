@@ -81,7 +81,7 @@ class EmbedQueriesTest {
     }
 
     @Test
-    void aQueryIsAnsweredSearchFailedWhenWhereTheAliasPointsCannotBeReadNotRoutedByAGuess() throws Exception {
+    void aQueryIsAnsweredSearchFailedUnkeptWhenWhereTheAliasPointsCannotBeReadNotRoutedByAGuess() throws Exception {
         var blind = new OneInputStreamOperatorTestHarness<>(TestOperators.embedQueries(TestSettings.with(), RecordingEmbedder::new)
                 .withAliasSource(milvus -> AliasFollowerTest.lookup(alias -> {
                     throw new IllegalStateException("UNAVAILABLE: Milvus is down");
@@ -96,6 +96,7 @@ class EmbedQueriesTest {
             List<Reply> answered = blind.getSideOutput(Replies.TAG).stream().map(StreamRecord::getValue).toList();
             assertThat(answered).extracting(Reply::status).containsExactly("error");
             assertThat(answered.get(0).json()).contains("search_failed").contains("could not be read");
+            assertThat(answered.get(0).digest()).as("not kept: a retry under the same id is answered anew").isNull();
         } finally {
             blind.close();
         }
