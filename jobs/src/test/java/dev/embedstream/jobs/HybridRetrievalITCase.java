@@ -112,8 +112,16 @@ class HybridRetrievalITCase {
             kafka.send(test.queries, "keyword-all", query(ACME, "keyword-all", IDENTIFIER, 10, Map.of("mode", "keyword")));
             kafka.send(test.queries, "globex-keyword", query(GLOBEX, "globex-keyword", IDENTIFIER, 10, Map.of("mode", "keyword")));
             kafka.send(test.queries, "globex-hybrid", query(GLOBEX, "globex-hybrid", IDENTIFIER, 10, Map.of("mode", "hybrid")));
+            // A text with no term for the analyzer: the hybrid answer still comes (from the dense leg if need be).
+            kafka.send(test.queries, "no-terms", query(ACME, "no-terms", "?? !! ...", 5, Map.of("mode", "hybrid")));
+            kafka.send(test.queries, "no-terms-keyword", query(ACME, "no-terms-keyword", "?? !! ...", 5, Map.of("mode", "keyword")));
             Map<String, JsonNode> a = answers(kafka, test, Set.of("dense", "keyword", "hybrid", "weighted", "keyword-all",
-                    "globex-keyword", "globex-hybrid"));
+                    "globex-keyword", "globex-hybrid", "no-terms", "no-terms-keyword"));
+            assertThat(a.get("no-terms").path("status").asText()).as("%s", a.get("no-terms")).isEqualTo("ok");
+            assertThat(a.get("no-terms").path("hits").size()).isPositive();
+            assertThat(a.get("no-terms-keyword").path("status").asText()).as("%s", a.get("no-terms-keyword"))
+                    .isIn("ok", "error");
+            assertThat(a.get("no-terms-keyword").path("hits")).isEmpty();
 
             assertThat(docs(a.get("keyword")).get(0)).as("keyword answer %s", a.get("keyword")).isEqualTo("kb-needle");
             List<Double> bm25Scores = new ArrayList<>();
