@@ -72,8 +72,11 @@ class QueryQuotaAndSheddingITCase {
         test.createTopics(kafka);
         // A generous budget for queries without deadline_ms: this test is about quotas, and a loaded
         // machine's first answers may take seconds.
+        // Dense: these promises are about admission and shedding, measured against one Milvus call
+        // per query. Hybrid makes two, and a burst of them can hold Milvus Lite past the search
+        // budget (search_timeout), which is issue 15's open work, not what this class proves.
         job = test.start("--redis.uri", TestServers.redisUri(), "--quota.queries.tenants", "noisy:2",
-                "--query.max-latency", "60s");
+                "--query.max-latency", "60s", "--milvus.search.default-mode", "dense");
         // The job is up and its search warm before the burst, so the burst measures quotas, not the start.
         ask("warm", "warm-up");
         awaitResponses(Set.of("warm-up"));
