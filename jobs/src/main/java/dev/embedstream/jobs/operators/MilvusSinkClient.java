@@ -8,6 +8,7 @@ import dev.embedstream.common.milvus.VectorSpace;
 import java.io.Serializable;
 import java.util.Collection;
 import java.util.Optional;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Milvus calls the sink writer makes. Production talks to {@link MilvusStore}; a unit test
@@ -66,6 +67,13 @@ public interface MilvusSinkClient extends AutoCloseable {
             CollectionAlias alias = new CollectionAlias(store, store.collection());
             String collection = (serving ? alias.bindServing(space, freshStart) : alias.ensure(space)).collection();
             store = store.withCollection(collection);
+            if (!store.hasKeywordIndex(collection)) { // said at start, once per sink subtask
+                LoggerFactory.getLogger(MilvusSinkClient.class).warn("collection {} has no BM25 keyword index (made by an"
+                        + " earlier version, with milvus.bm25.enabled=false, or on a Milvus without BM25 functions): it serves"
+                        + " dense queries, and queries naming no mode are answered dense; hybrid and keyword queries get"
+                        + " mode_unsupported. To add the index, migrate to a new collection (scripts/embedstream migrate)",
+                        collection);
+            }
             return collection;
         }
 
