@@ -68,7 +68,15 @@ if [[ -f $WORK/flink/lib/embedstream-job.jar ]]; then
     metrics.reporter.prom.host=127.0.0.1)
 fi
 rest_port=$(stack_free_port 1)
-stack_start_flink "$ROOT/.local/flink" "$WORK/flink" "$rest_port" "${CLUSTER_CONF[@]}"
+if ! stack_start_flink "$ROOT/.local/flink" "$WORK/flink" "$rest_port" "${CLUSTER_CONF[@]}"; then
+  # A cluster that dies while it starts (a port taken between choosing and binding it, a loaded
+  # machine) is the machine's trouble, not the job's: one more try, on fresh ports.
+  stack_log "the Flink cluster did not start; trying once more on fresh ports"
+  stack_stop "$WORK/flink/flink-taskmanager.pid"
+  stack_stop "$WORK/flink/flink-jobmanager.pid"
+  rest_port=$(stack_free_port 1)
+  stack_start_flink "$ROOT/.local/flink" "$WORK/flink" "$rest_port" "${CLUSTER_CONF[@]}"
+fi
 export FLINK_REST="http://127.0.0.1:$rest_port"
 
 run="submission-$$"
