@@ -225,8 +225,17 @@ public final class MilvusStore implements AutoCloseable {
      */
     private static boolean refusesBm25(RuntimeException e) {
         String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        return !m.contains("deadline") && !m.contains("unavailable") && !m.contains("exist")
+        return !unreachable(e) && !m.contains("exist")
                 && (m.contains("bm25") || m.contains("function") || m.contains("analyzer") || m.contains("sparse"));
+    }
+
+    /**
+     * Whether a failed call failed for want of a server (a deadline passed, the server could not be
+     * reached), not because the server refused what it was asked.
+     */
+    public static boolean unreachable(Throwable e) {
+        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("deadline") || m.contains("unavailable");
     }
 
     /**

@@ -326,9 +326,9 @@ public class SearchMilvus extends RichAsyncFunction<QueryTask, Reply> {
         try {
             return keyword.get(query.searchTimeoutMs(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            String m = String.valueOf(e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
-            if (m.contains("DEADLINE_EXCEEDED") || m.contains("UNAVAILABLE")) {
-                throw new IllegalStateException("keyword leg: " + m, e.getCause());
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (MilvusStore.unreachable(cause)) {
+                throw new IllegalStateException("keyword leg: " + cause.getMessage(), cause);
             }
             keywordLegFailures.inc();
             return List.of();

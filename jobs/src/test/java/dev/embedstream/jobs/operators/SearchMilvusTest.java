@@ -176,4 +176,23 @@ class SearchMilvusTest {
             assertThat(replies.get(0).status()).isEqualTo("error");
         }
     }
+
+    @Test
+    void theKeywordLegOfAHugeQueryReadsOnlyItsFirst8192Characters() {
+        String huge = "term ".repeat(100_000);
+        QueryTask q = new QueryTask("big", huge, 5, "default", "{}", 0, -1, 0, null, null, null, null, "keyword", true);
+        assertThat(SearchMilvus.keywordText(q)).hasSize(SearchMilvus.KEYWORD_TEXT_CHARS).isEqualTo(huge.substring(0, 8192));
+        QueryTask small = new QueryTask("s", "rotate logs", 5, "default", "{}", 0, -1, 0, null, null, null, null, "keyword", true);
+        assertThat(SearchMilvus.keywordText(small)).isEqualTo("rotate logs");
+    }
+
+    @Test
+    void onlyAFailureToReachMilvusCountsAsUnreachable() {
+        assertThat(dev.embedstream.common.milvus.MilvusStore.unreachable(
+                new RuntimeException("DEADLINE_EXCEEDED: deadline exceeded after 9.99s"))).isTrue();
+        assertThat(dev.embedstream.common.milvus.MilvusStore.unreachable(new RuntimeException("UNAVAILABLE: io exception")))
+                .isTrue();
+        assertThat(dev.embedstream.common.milvus.MilvusStore.unreachable(
+                new RuntimeException("failed to search: empty query text after analysis"))).isFalse();
+    }
 }
